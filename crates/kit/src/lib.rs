@@ -1,0 +1,33 @@
+//! Shared plumbing for the leakstorm services. No business logic lives here.
+//!
+//! Module map:
+//! - [`alloc`]: jemalloc as the global allocator, and its live-heap statistic.
+//! - [`config`]: typed environment variables with clear errors; server and database settings.
+//! - [`telemetry`]: tracing + OpenTelemetry (OTLP/gRPC) set up in one call, and the guard that
+//!   flushes spans on every exit path.
+//! - [`root_span`]: the actix root span, with current HTTP semantic-convention attribute names.
+//! - [`error`]: the JSON error envelope, the [`error::ApiError`] trait every handler error enum
+//!   implements, and extractor error handlers that answer bad input with the right 4xx.
+//! - [`db`]: the Postgres pool (one schema per service), migrations, and pool-wait metrics.
+//! - [`metrics`]: the Prometheus registry with the metrics every service exports, including
+//!   `runtime_alive_tasks` summed over every actix worker runtime.
+//! - [`deadline`]: the request budget carried between services in a header.
+//! - [`client`]: the traced HTTP client used for service-to-service calls.
+//! - [`healthcheck`]: the `healthcheck` subcommand every service binary answers.
+//! - [`server`]: builds an actix server with health, readiness, metrics and the shared middleware.
+//! - `testing` (feature `testing`): throwaway databases and helpers for tests.
+
+pub mod alloc;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod deadline;
+pub mod error;
+pub mod healthcheck;
+pub mod metrics;
+pub mod root_span;
+pub mod server;
+pub mod telemetry;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,210 @@
+//! The Prometheus metrics every service exports (names are a contract with the dashboards,
+//! alert rules and the replay; see DESIGN.md):
+//!
+//! - `runtime_alive_tasks`: tokio tasks alive, summed over every actix worker runtime.
+//! - `process_resident_memory_bytes`, `process_heap_allocated_bytes` (jemalloc's live heap).
+//! - `http_server_request_duration_seconds{http_route,http_request_method,http_response_status_code}`.
+//! - `db_client_connections{state="used"|"idle"}`, `db_client_connection_wait_time_seconds`.
+//!
+//! Each service owns one [`Metrics`] (no global registry) and may register its own metrics on it.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    thread::ThreadId,
+    time::Duration,
+};
+
+use prometheus::{
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use tokio::runtime::Handle;
+
+use crate::alloc;
+
+/// Seconds; spans the fast path (ms), the fixed-mode budget (100s of ms) and the leaky
+/// gateway timeout (10 s) up to a 30 s slow dependency.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 30.0,
+    60.0,
+];
+
+/// The tokio runtimes of a server's actix workers (one single-threaded runtime per worker).
+#[derive(Clone, Default)]
+pub struct RuntimeRegistry {
+    handles: Arc<Mutex<HashMap<ThreadId, Handle>>>,
+}
+
+impl RuntimeRegistry {
+    /// Registers the runtime of the calling thread; keyed by thread so that repeated calls from
+    /// one worker count it once.
+    pub fn register_current_thread(&self) {
+        if let Ok(handle) = Handle::try_current() {
+            self.handles
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(std::thread::current().id(), handle);
+        }
+    }
+
+    /// Tasks alive across all registered runtimes.
+    pub fn alive_tasks(&self) -> usize {
+        self.handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .map(|h| h.metrics().num_alive_tasks())
+            .sum()
+    }
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    runtimes: RuntimeRegistry,
+    alive_tasks: IntGauge,
+    resident_memory: IntGauge,
+    heap_allocated: IntGauge,
+    http_duration: HistogramVec,
+    db_connections: IntGaugeVec,
+    db_wait: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let alive_tasks = IntGauge::new(
+            "runtime_alive_tasks",
+            "Tokio tasks alive, summed over every actix worker runtime.",
+        )
+        .expect("valid metric");
+        let resident_memory = IntGauge::new(
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+        )
+        .expect("valid metric");
+        let heap_allocated = IntGauge::new(
+            "process_heap_allocated_bytes",
+            "Bytes allocated by the application and not yet freed (jemalloc stats.allocated).",
+        )
+        .expect("valid metric");
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_server_request_duration_seconds",
+                "Duration of HTTP server requests.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &[
+                "http_route",
+                "http_request_method",
+                "http_response_status_code",
+            ],
+        )
+        .expect("valid metric");
+        let db_connections = IntGaugeVec::new(
+            Opts::new(
+                "db_client_connections",
+                "Connections in the database pool, by state (used, idle).",
+            ),
+            &["state"],
+        )
+        .expect("valid metric");
+        let db_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "db_client_connection_wait_time_seconds",
+                "Time spent waiting for a connection from the pool.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
+
+        for collector in [
+            Box::new(alive_tasks.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(resident_memory.clone()),
+            Box::new(heap_allocated.clone()),
+            Box::new(http_duration.clone()),
+            Box::new(db_connections.clone()),
+            Box::new(db_wait.clone()),
+        ] {
+            registry
+                .register(collector)
+                .expect("metric names are unique");
+        }
+        Self {
+            inner: Arc::new(Inner {
+                registry,
+                runtimes: RuntimeRegistry::default(),
+                alive_tasks,
+                resident_memory,
+                heap_allocated,
+                http_duration,
+                db_connections,
+                db_wait,
+            }),
+        }
+    }
+
+    /// For service-specific metrics.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    pub fn runtimes(&self) -> &RuntimeRegistry {
+        &self.inner.runtimes
+    }
+
+    pub fn observe_http(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+        self.inner
+            .http_duration
+            .with_label_values(&[route, method, &status.to_string()])
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn observe_pool_wait(&self, waited: Duration) {
+        self.inner.db_wait.observe(waited.as_secs_f64());
+    }
+
+    /// Refreshes the gauges read at scrape time and renders the text exposition format.
+    pub fn render(&self, pool: &sqlx::PgPool) -> String {
+        let inner = &self.inner;
+        inner
+            .alive_tasks
+            .set(gauge_value(inner.runtimes.alive_tasks()));
+        inner
+            .resident_memory
+            .set(gauge_value(alloc::resident_memory_bytes()));
+        inner
+            .heap_allocated
+            .set(gauge_value(alloc::heap_allocated_bytes()));
+        let idle = pool.num_idle();
+        let used = (pool.size() as usize).saturating_sub(idle);
+        inner
+            .db_connections
+            .with_label_values(&["used"])
+            .set(gauge_value(used));
+        inner
+            .db_connections
+            .with_label_values(&["idle"])
+            .set(gauge_value(idle));
+
+        let mut buffer = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metric families.
+        let _ = TextEncoder::new().encode(&inner.registry.gather(), &mut buffer);
+        String::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+fn gauge_value(v: impl TryInto<i64>) -> i64 {
+    v.try_into().unwrap_or(i64::MAX)
+}

@@ -1,0 +1,190 @@
+//! Builds a service's actix server: the shared middleware (root span, HTTP metrics,
+//! `traceresponse`), `/healthz`, `/readyz`, `/metrics`, JSON error handling, and the service's
+//! own routes. `build` binds (port 0 in tests, read back with [`Application::port`]); `run`
+//! serves until a signal or [`Application::handle`] stops it.
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{
+    App, Error, HttpMessage as _, HttpResponse, HttpServer,
+    body::MessageBody,
+    dev::{Server, ServerHandle, ServiceRequest, ServiceResponse},
+    http::{StatusCode, header::HeaderValue},
+    middleware::{Next, from_fn},
+    web,
+};
+use anyhow::Context as _;
+use tracing_actix_web::{RootSpan, TracingLogger};
+
+use crate::{
+    config::ServerSettings,
+    db::Db,
+    error::{self, json_error},
+    metrics::Metrics,
+    root_span::{SemconvRootSpan, traceresponse},
+    telemetry::ServiceIdentity,
+};
+
+/// What every service shares: its database and its metrics.
+#[derive(Clone)]
+pub struct Platform {
+    pub db: Db,
+    pub metrics: Metrics,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener and builds the server; `routes` adds the service's own resources and
+    /// app data (it runs once per worker).
+    pub fn build<F>(
+        settings: &ServerSettings,
+        platform: Platform,
+        routes: F,
+    ) -> anyhow::Result<Self>
+    where
+        F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+    {
+        let address = (settings.host.as_str(), settings.port);
+        let listener = TcpListener::bind(address)
+            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+        let port = listener
+            .local_addr()
+            .context("reading the bound port")?
+            .port();
+        let json_limit = settings.json_body_limit_bytes;
+        let runtimes = platform.metrics.runtimes().clone();
+        let db = web::Data::new(platform.db);
+        let metrics = web::Data::new(platform.metrics);
+        let server = HttpServer::new(move || {
+            // Runs on each worker thread: its runtime is where handlers spawn their tasks.
+            runtimes.register_current_thread();
+            App::new()
+                .wrap(from_fn(record_request))
+                .wrap(TracingLogger::<SemconvRootSpan>::new())
+                .app_data(error::json_config(json_limit))
+                .app_data(error::path_config())
+                .app_data(error::query_config())
+                .app_data(db.clone())
+                .app_data(metrics.clone())
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(render_metrics))
+                .configure(routes.clone())
+                .default_service(web::to(error::not_found))
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .listen(listener)
+        .context("listening")?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from elsewhere (tests, or a supervisor).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests get `SHUTDOWN_TIMEOUT_MS`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Records the HTTP duration histogram and returns the trace id in `traceresponse`.
+async fn record_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = std::time::Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let trace_header = req
+        .extensions()
+        .get::<RootSpan>()
+        .and_then(|span| traceresponse(span));
+    let method = req.method().as_str().to_owned();
+    let mut response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        metrics.observe_http(
+            &route,
+            &method,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+    if let Some(value) = trace_header.and_then(|v| HeaderValue::try_from(v).ok()) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("traceresponse"),
+            value,
+        );
+    }
+    Ok(response)
+}
+
+/// Runs a service binary: telemetry first, then the app from `build`, serving until a signal;
+/// traces are flushed on every exit path. `<binary> healthcheck` instead probes a running
+/// instance's `/healthz` (for container healthchecks in images without curl) and exits.
+pub fn run_service<B, Fut>(identity: ServiceIdentity, build: B) -> anyhow::Result<()>
+where
+    B: FnOnce() -> Fut,
+    Fut: Future<Output = anyhow::Result<Application>>,
+{
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return crate::healthcheck::probe(identity.default_port);
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let telemetry = crate::telemetry::init(identity)?;
+        let outcome = async {
+            let app = build().await?;
+            tracing::info!(port = app.port(), service = identity.name, "listening");
+            app.run_until_stopped().await.context("serving HTTP")
+        }
+        .await;
+        if let Err(e) = &outcome {
+            tracing::error!(error = format!("{e:#}"), "service stopped with an error");
+        }
+        telemetry.shutdown().await;
+        outcome
+    })
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(db: web::Data<Db>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(1), db.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "database unavailable",
+            )
+        }
+        Err(_) => json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "database did not answer within 1 s",
+        ),
+    }
+}
+
+async fn render_metrics(metrics: web::Data<Metrics>, db: web::Data<Db>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render(db.pool()))
+}

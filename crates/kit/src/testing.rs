@@ -1,0 +1,100 @@
+//! Test support: a fresh database per test, dropped afterwards, and helpers to run apps.
+//!
+//! `DATABASE_URL` must point at a Postgres server whose user may create databases
+//! (`make test` starts a throwaway cluster when it is unset).
+
+use std::time::Duration;
+
+use sqlx::{Connection as _, PgConnection};
+
+use crate::config::DatabaseSettings;
+
+/// A database that exists for the life of this value.
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let admin_url = std::env::var("DATABASE_URL")
+            .expect("DATABASE_URL must be set for database tests (run them with `make test`)");
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("connecting to the test Postgres server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("creating the test database");
+        let _ = admin.close().await;
+        let url = with_database(&admin_url, &name);
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            url: self.url.clone(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop cannot await, and may run inside a runtime: use a thread with its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("building a runtime to drop the test database");
+            runtime.block_on(async move {
+                let mut admin = PgConnection::connect(&admin_url).await?;
+                sqlx::query(&statement).execute(&mut admin).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// Replaces the database name in a Postgres URL.
+fn with_database(url: &str, database: &str) -> String {
+    let mut parsed = url::Url::parse(url).expect("DATABASE_URL is a valid URL");
+    parsed.set_path(&format!("/{database}"));
+    parsed.to_string()
+}
+
+/// Runs a built application in the background and returns its base URL.
+pub fn spawn_app(app: crate::server::Application) -> String {
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    url
+}
+
+/// Scrapes one sample (`name` with no labels, or `name{labels}` verbatim) from a Prometheus
+/// text exposition.
+pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().ok()).flatten()
+        })
+}

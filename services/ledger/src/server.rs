@@ -1,0 +1,101 @@
+//! Ledger HTTP routes.
+
+use actix_web::{HttpResponse, http::StatusCode, web};
+use kit::{error::ApiError, impl_response_error};
+use uuid::Uuid;
+
+use crate::{
+    store::{LedgerStore, Recorded},
+    types::{AccountId, Balance, TransferRequest},
+};
+
+pub fn routes(cfg: &mut web::ServiceConfig, store: LedgerStore) {
+    cfg.app_data(web::Data::new(store))
+        .service(
+            web::resource("/v1/transfers")
+                .route(web::post().to(create_transfer))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/transfers/by-payment/{payment_id}")
+                .route(web::get().to(transfer_for_payment))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/accounts/{account_id}/balance")
+                .route(web::get().to(balance))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("a different transfer is already recorded for payment {0}")]
+    Conflict(Uuid),
+    #[error("no transfer is recorded for payment {0}")]
+    NoTransfer(Uuid),
+    #[error("{0}")]
+    InvalidAccount(String),
+    #[error("internal error")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError for LedgerError {
+    fn status(&self) -> StatusCode {
+        match self {
+            LedgerError::Conflict(_) => StatusCode::CONFLICT,
+            LedgerError::NoTransfer(_) => StatusCode::NOT_FOUND,
+            LedgerError::InvalidAccount(_) => StatusCode::NOT_FOUND,
+            LedgerError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            LedgerError::Conflict(_) => "transfer_conflict",
+            LedgerError::NoTransfer(_) => "not_found",
+            LedgerError::InvalidAccount(_) => "not_found",
+            LedgerError::Unexpected(_) => "internal",
+        }
+    }
+}
+
+impl_response_error!(LedgerError);
+
+/// 201 with the new transfer; 200 with the recorded one when the same request is replayed.
+#[tracing::instrument(name = "create transfer", skip_all, fields(payment.id = %request.payment_id))]
+async fn create_transfer(
+    store: web::Data<LedgerStore>,
+    request: web::Json<TransferRequest>,
+) -> Result<HttpResponse, LedgerError> {
+    match store.record_transfer(&request).await? {
+        Recorded::Created(transfer) => Ok(HttpResponse::Created().json(transfer)),
+        Recorded::Replayed(transfer) => Ok(HttpResponse::Ok().json(transfer)),
+        Recorded::Conflict(existing) => Err(LedgerError::Conflict(existing.payment_id)),
+    }
+}
+
+async fn transfer_for_payment(
+    store: web::Data<LedgerStore>,
+    payment_id: web::Path<Uuid>,
+) -> Result<HttpResponse, LedgerError> {
+    let payment_id = payment_id.into_inner();
+    let transfer = store
+        .transfer_for_payment(payment_id)
+        .await?
+        .ok_or(LedgerError::NoTransfer(payment_id))?;
+    Ok(HttpResponse::Ok().json(transfer))
+}
+
+async fn balance(
+    store: web::Data<LedgerStore>,
+    account_id: web::Path<String>,
+) -> Result<HttpResponse, LedgerError> {
+    let account_id =
+        AccountId::try_from(account_id.into_inner()).map_err(LedgerError::InvalidAccount)?;
+    let balances = store.balances(&account_id).await?;
+    Ok(HttpResponse::Ok().json(Balance {
+        account_id,
+        balances,
+    }))
+}
