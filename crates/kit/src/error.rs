@@ -58,7 +58,14 @@ pub fn respond<E: ApiError + ?Sized>(err: &E) -> HttpResponse {
             "request failed"
         );
     }
-    json_error(status, err.code(), err.to_string())
+    let mut response = json_error(status, err.code(), err.to_string());
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            actix_web::http::header::WWW_AUTHENTICATE,
+            actix_web::http::header::HeaderValue::from_static("Bearer"),
+        );
+    }
+    response
 }
 
 /// Implements `actix_web::ResponseError` for a type implementing [`ApiError`].

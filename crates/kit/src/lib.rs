@@ -2,6 +2,7 @@
 //!
 //! Module map:
 //! - [`alloc`]: jemalloc as the global allocator, and its live-heap statistic.
+//! - [`auth`]: bearer tokens.
 //! - [`config`]: typed environment variables with clear errors; server and database settings.
 //! - [`telemetry`]: tracing + OpenTelemetry (OTLP/gRPC) set up in one call, and the guard that
 //!   flushes spans on every exit path.
@@ -18,6 +19,7 @@
 //! - `testing` (feature `testing`): throwaway databases and helpers for tests.
 
 pub mod alloc;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;

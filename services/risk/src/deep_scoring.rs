@@ -1,0 +1,285 @@
+//! Deep scoring: where the incident lives, and its fix. Read this file first.
+//!
+//! A deep-scoring job runs in shards, concurrently. Every shard does the same four things:
+//! allocates and touches a feature buffer (memory), reads the customer's history while holding
+//! a pooled DB connection (pool pressure), folds over the buffer on the worker thread (CPU), and
+//! waits on a slow external dependency (30 s in the incident configuration).
+//!
+//! [`DeepScorer::score_leaky`] and [`DeepScorer::score_fixed`] run exactly the same shards. The
+//! difference is ownership:
+//!
+//! - **leaky** hands each shard to `tokio::spawn`. The returned `JoinHandle` does not own the
+//!   task: dropping it *detaches* the task, it does not cancel it. Nothing ties the shards to the
+//!   request, and the handler waits for them with no deadline. When the gateway gives up after
+//!   10 s, the shards (and their buffers, connections and CPU) carry on for the full 30 s, and
+//!   every new request adds more. Alive tasks and heap climb; the pool starves; every request
+//!   through risk slows down, fast path included.
+//!   (actix-web does not drop a handler when its client disconnects, actix/actix-web#1313, so
+//!   not even the handler notices that nobody is waiting.)
+//! - **fixed** spawns the shards into a `JoinSet` owned by the request and waits at most until a
+//!   deadline: the earlier of the caller's remaining budget (propagated in a header) and risk's
+//!   own deep-scoring budget. When time runs out the `JoinSet` is dropped, which aborts every
+//!   shard: buffers are freed, connections go back to the pool, spans end marked cancelled, and
+//!   the payment degrades to manual `review`. The server-side deadline is part of the fix, not
+//!   an extra: it is the only way the handler learns that nobody will read its answer.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context as _;
+use kit::deadline::Deadline;
+use prometheus::{IntCounter, IntGauge};
+use tokio::task::JoinSet;
+use tracing::{Instrument as _, Span, field::Empty};
+use uuid::Uuid;
+
+use crate::{
+    config::DeepScoringSettings,
+    store::{RiskStore, count_recent},
+    types::Mode,
+};
+
+/// What deep scoring concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every shard answered; the combined 0–100 score.
+    Scored(i16),
+    /// Out of time (or a shard failed): decide without deep scoring.
+    Incomplete,
+}
+
+/// One payment's deep-scoring job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub payment_id: Uuid,
+    pub customer_id: Arc<str>,
+    /// What the fast-path rules scored.
+    pub base_score: i16,
+}
+
+/// Deep-scoring metrics: shards in flight, and shards cancelled before they finished.
+#[derive(Clone)]
+pub struct DeepScoringMetrics {
+    pub in_flight: IntGauge,
+    pub cancelled: IntCounter,
+}
+
+#[derive(Clone)]
+pub struct DeepScorer {
+    store: RiskStore,
+    settings: Arc<DeepScoringSettings>,
+    metrics: DeepScoringMetrics,
+}
+
+impl DeepScorer {
+    pub fn new(
+        store: RiskStore,
+        settings: DeepScoringSettings,
+        metrics: DeepScoringMetrics,
+    ) -> Self {
+        Self {
+            store,
+            settings: Arc::new(settings),
+            metrics,
+        }
+    }
+
+    /// THE BUG: shards detached from the request, awaited with no deadline.
+    pub async fn score_leaky(&self, job: &Job) -> Outcome {
+        let handles: Vec<_> = (0..self.settings.shards)
+            .map(|index| {
+                let shard = self.shard(job, index, Mode::Leaky);
+                // Deliberate: this is the leak the project demonstrates. `tokio::spawn` puts the
+                // shard on the runtime with no owner; its JoinHandle below only observes it.
+                #[allow(clippy::disallowed_methods)]
+                tokio::spawn(shard)
+            })
+            .collect();
+        let mut scores = Vec::with_capacity(handles.len());
+        for handle in handles {
+            // No deadline. Wrapping this loop in a timeout would not help: the timeout would drop
+            // the handles, and dropping a JoinHandle detaches its task, it does not stop it.
+            if let Ok(Ok(score)) = handle.await {
+                scores.push(score);
+            }
+        }
+        self.combine(job, &scores)
+    }
+
+    /// THE FIX: shards owned by the request, bounded by a deadline, aborted when it passes.
+    pub async fn score_fixed(&self, job: &Job, caller_deadline: Deadline) -> Outcome {
+        let deadline = caller_deadline.min(Deadline::after(self.settings.budget));
+        // The JoinSet owns its tasks: when it is dropped, every task still in it is aborted.
+        let mut shards = JoinSet::new();
+        for index in 0..self.settings.shards {
+            shards.spawn(self.shard(job, index, Mode::Fixed));
+        }
+        let all_scored = async {
+            let mut scores = Vec::with_capacity(self.settings.shards);
+            while let Some(joined) = shards.join_next().await {
+                if let Ok(Ok(score)) = joined {
+                    scores.push(score);
+                }
+            }
+            scores
+        };
+        match tokio::time::timeout_at(deadline.instant(), all_scored).await {
+            Ok(scores) => self.combine(job, &scores),
+            Err(_elapsed) => {
+                tracing::info!(
+                    budget_ms = self.settings.budget.as_millis() as u64,
+                    "deep scoring out of budget: cancelling its shards"
+                );
+                Outcome::Incomplete
+            }
+        }
+        // `shards` is dropped here: whatever is still running is aborted.
+    }
+
+    fn combine(&self, job: &Job, scores: &[i16]) -> Outcome {
+        if scores.len() < self.settings.shards {
+            return Outcome::Incomplete;
+        }
+        let worst = scores.iter().copied().max().unwrap_or(0);
+        Outcome::Scored((job.base_score + worst).min(100))
+    }
+
+    /// One shard, ready to spawn, inside its own span (a child of the current request's span).
+    fn shard(
+        &self,
+        job: &Job,
+        index: usize,
+        mode: Mode,
+    ) -> impl Future<Output = anyhow::Result<i16>> + Send + 'static {
+        let span = tracing::info_span!(
+            "deep_scoring.shard",
+            otel.name = "deep_scoring shard",
+            otel.status_code = Empty,
+            otel.status_message = Empty,
+            error.type = Empty,
+            payment.id = %job.payment_id,
+            leakstorm.mode = mode.as_str(),
+            leakstorm.shard = index,
+            leakstorm.cancelled = Empty,
+        );
+        let work = ShardWork {
+            store: self.store.clone(),
+            settings: self.settings.clone(),
+            customer_id: job.customer_id.clone(),
+            seed: job.payment_id.as_bytes()[index % 16],
+        };
+        let guard = ShardGuard::start(self.metrics.clone(), span.clone(), mode);
+        async move {
+            let score = work.run().await;
+            guard.finish();
+            score
+        }
+        .instrument(span)
+    }
+}
+
+struct ShardWork {
+    store: RiskStore,
+    settings: Arc<DeepScoringSettings>,
+    customer_id: Arc<str>,
+    seed: u8,
+}
+
+impl ShardWork {
+    async fn run(self) -> anyhow::Result<i16> {
+        // Memory: a feature buffer, every page written so that it is really resident.
+        let mut features = vec![0_u8; self.settings.shard_buffer_bytes];
+        features.fill(self.seed | 1);
+
+        // DB: read the customer's history and keep the connection for the rest of feature
+        // extraction (in real code: many small queries on one connection).
+        let recent = {
+            let mut conn = self
+                .store
+                .db()
+                .acquire()
+                .await
+                .context("acquiring a connection for feature reads")?;
+            let recent = count_recent(&mut conn, &self.customer_id).await?;
+            tokio::time::sleep(self.settings.db_hold).await;
+            recent
+        };
+
+        // CPU, on the worker thread, yielding between chunks so cancellation can land.
+        let mut checksum = 0_u64;
+        for _ in 0..self.settings.cpu_passes {
+            for chunk in features.chunks(256 * 1024) {
+                checksum = chunk
+                    .iter()
+                    .fold(checksum, |acc, b| acc.rotate_left(5) ^ u64::from(*b));
+                tokio::task::yield_now().await;
+            }
+        }
+
+        slow_dependency(self.settings.slow_dependency_latency).await;
+
+        drop(features);
+        let velocity = i16::try_from(recent.min(10)).unwrap_or(10);
+        Ok(velocity * 3 + i16::try_from(checksum % 10).unwrap_or(0))
+    }
+}
+
+/// The external dependency deep scoring waits on (a consortium fraud lookup in the story);
+/// its latency is the incident's trigger.
+async fn slow_dependency(latency: Duration) {
+    let span = tracing::info_span!(
+        "consortium lookup",
+        otel.kind = "client",
+        peer.service = "consortium",
+    );
+    tokio::time::sleep(latency).instrument(span).await;
+}
+
+/// Counts a shard in flight for as long as it exists, and marks it cancelled if it is dropped
+/// before finishing (an aborted task drops its future: this runs inside the abort).
+struct ShardGuard {
+    metrics: DeepScoringMetrics,
+    span: Span,
+    mode: Mode,
+    started: Instant,
+    finished: bool,
+}
+
+impl ShardGuard {
+    fn start(metrics: DeepScoringMetrics, span: Span, mode: Mode) -> Self {
+        metrics.in_flight.inc();
+        Self {
+            metrics,
+            span,
+            mode,
+            started: Instant::now(),
+            finished: false,
+        }
+    }
+
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for ShardGuard {
+    fn drop(&mut self) {
+        self.metrics.in_flight.dec();
+        if !self.finished {
+            self.metrics.cancelled.inc();
+            self.span.record("leakstorm.cancelled", true);
+            self.span.record("otel.status_code", "ERROR");
+            self.span
+                .record("otel.status_message", "cancelled: deadline exceeded");
+            self.span.record("error.type", "cancelled");
+            tracing::info!(
+                parent: &self.span,
+                mode = self.mode.as_str(),
+                after_ms = self.started.elapsed().as_millis() as u64,
+                "deep-scoring shard cancelled"
+            );
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Risk HTTP routes: assessments, and the admin mode switch.
+
+use std::{sync::Arc, time::Duration};
+
+use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use kit::{deadline::RequestBudget, error::ApiError, impl_response_error};
+use sha2::{Digest as _, Sha256};
+use tracing::field::Empty;
+use uuid::Uuid;
+
+use crate::{
+    config::RuleSettings,
+    deep_scoring::{DeepScorer, Job, Outcome},
+    mode::ModeSwitch,
+    rules::{self, RuleOutcome},
+    store::RiskStore,
+    types::{Assessment, AssessmentRequest, Decision, Mode, ModeBody, ScoringPath},
+};
+
+/// When a caller sends no budget, assume it waits this long (the gateway's default).
+const DEFAULT_CALLER_BUDGET: Duration = Duration::from_secs(10);
+
+pub struct RiskState {
+    pub store: RiskStore,
+    pub scorer: DeepScorer,
+    pub rules: RuleSettings,
+    pub mode: ModeSwitch,
+    pub admin_token_digest: [u8; 32],
+}
+
+pub fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig, state: Arc<RiskState>) {
+    cfg.app_data(web::Data::from(state))
+        .service(
+            web::resource("/v1/assessments")
+                .route(web::post().to(assess))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        )
+        .service(
+            web::resource("/admin/mode")
+                .route(web::get().to(get_mode))
+                .route(web::put().to(put_mode))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssessError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("internal error")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError for AssessError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AssessError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AssessError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AssessError::Invalid(_) => "invalid_assessment",
+            AssessError::Unexpected(_) => "internal",
+        }
+    }
+}
+
+impl_response_error!(AssessError);
+
+#[tracing::instrument(
+    name = "assess",
+    skip_all,
+    fields(payment.id = %request.payment_id, leakstorm.mode = Empty, risk.path = Empty, risk.decision = Empty)
+)]
+async fn assess(
+    state: web::Data<RiskState>,
+    budget: RequestBudget,
+    request: web::Json<AssessmentRequest>,
+) -> Result<HttpResponse, AssessError> {
+    if request.amount <= 0 {
+        return Err(AssessError::Invalid("amount must be positive"));
+    }
+    if let Some(existing) = state.store.assessment_for(request.payment_id).await? {
+        return Ok(HttpResponse::Ok().json(existing));
+    }
+    let recent = state.store.recent_assessments(&request.customer_id).await?;
+    let (decision, score, path) = match rules::evaluate(&request, recent, &state.rules) {
+        RuleOutcome::Decided { decision, score } => (decision, score, ScoringPath::Fast),
+        RuleOutcome::NeedsDeepScoring { base_score } => {
+            let job = Job {
+                payment_id: request.payment_id,
+                customer_id: request.customer_id.as_str().into(),
+                base_score,
+            };
+            let mode = state.mode.get();
+            tracing::Span::current().record("leakstorm.mode", mode.as_str());
+            let outcome = match mode {
+                Mode::Leaky => state.scorer.score_leaky(&job).await,
+                Mode::Fixed => {
+                    let deadline = budget.deadline_or(DEFAULT_CALLER_BUDGET);
+                    state.scorer.score_fixed(&job, deadline).await
+                }
+            };
+            match outcome {
+                Outcome::Scored(score) => (Decision::from_score(score), score, ScoringPath::Deep),
+                Outcome::Incomplete => (Decision::Review, base_score, ScoringPath::Degraded),
+            }
+        }
+    };
+    let span = tracing::Span::current();
+    span.record("risk.path", path.as_str());
+    span.record("risk.decision", decision.as_str());
+    let candidate = Assessment {
+        id: Uuid::now_v7(),
+        payment_id: request.payment_id,
+        decision,
+        score,
+        path,
+    };
+    let stored = state.store.record(&request, &candidate).await?;
+    Ok(HttpResponse::Ok().json(stored))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("send the admin token as Authorization: Bearer <token>")]
+    Unauthorized,
+}
+
+impl ApiError for AdminError {
+    fn status(&self) -> StatusCode {
+        StatusCode::UNAUTHORIZED
+    }
+
+    fn code(&self) -> &'static str {
+        "unauthorized"
+    }
+}
+
+impl_response_error!(AdminError);
+
+fn authorize(req: &HttpRequest, state: &RiskState) -> Result<(), AdminError> {
+    // Comparing digests keeps the comparison time independent of how much of the token matches.
+    match kit::auth::bearer_token(req) {
+        Some(token) if token_digest(token) == state.admin_token_digest => Ok(()),
+        _ => Err(AdminError::Unauthorized),
+    }
+}
+
+async fn get_mode(
+    req: HttpRequest,
+    state: web::Data<RiskState>,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&req, &state)?;
+    Ok(HttpResponse::Ok().json(ModeBody {
+        mode: state.mode.get(),
+    }))
+}
+
+async fn put_mode(
+    req: HttpRequest,
+    state: web::Data<RiskState>,
+    body: web::Json<ModeBody>,
+) -> Result<HttpResponse, AdminError> {
+    authorize(&req, &state)?;
+    let previous = state.mode.get();
+    state.mode.set(body.mode);
+    tracing::warn!(
+        from = previous.as_str(),
+        to = body.mode.as_str(),
+        "risk mode switched"
+    );
+    Ok(HttpResponse::Ok().json(ModeBody { mode: body.mode }))
+}

@@ -1,0 +1,53 @@
+//! The leak detector catches the leak: in leaky mode, deep-scoring requests whose callers gave
+//! up leave their shard tasks and buffers alive after the callers are gone.
+
+mod support;
+
+use std::time::Duration;
+
+use risk::types::Mode;
+use support::{SHARD_BUFFER_BYTES, SHARDS, TestRisk};
+
+const CALLERS: usize = 10;
+
+#[tokio::test]
+async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
+    let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
+    risk.warm_up().await;
+    let baseline = risk.snapshot().await;
+
+    let answers = risk.storm(CALLERS, Duration::from_secs(1)).await;
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().is_err_and(|e| e.is_timeout())),
+        "every caller gave up"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let after = risk.snapshot().await;
+    let leaked_tasks = after.alive_tasks - baseline.alive_tasks;
+    let leaked_heap = after.heap_bytes - baseline.heap_bytes;
+    eprintln!(
+        "leaky: alive tasks {} -> {} (+{leaked_tasks}), heap {} -> {} (+{leaked_heap} bytes)",
+        baseline.alive_tasks, after.alive_tasks, baseline.heap_bytes, after.heap_bytes
+    );
+    assert!(
+        leaked_tasks >= (CALLERS * SHARDS) as f64,
+        "expected at least {} shard tasks still alive, found {leaked_tasks} more than baseline",
+        CALLERS * SHARDS
+    );
+    let expected_heap = (CALLERS * SHARDS * SHARD_BUFFER_BYTES) as f64 * 0.9;
+    assert!(
+        leaked_heap >= expected_heap,
+        "expected at least {expected_heap} bytes of shard buffers still live, found {leaked_heap}"
+    );
+    let text = risk.metrics().await;
+    let in_flight =
+        kit::testing::metric_value(&text, "risk_deep_scoring_in_flight").expect("exported");
+    assert_eq!(
+        in_flight,
+        (CALLERS * SHARDS) as f64,
+        "every shard is still in flight"
+    );
+}

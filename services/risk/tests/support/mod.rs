@@ -1,0 +1,139 @@
+//! Spawns risk against a fresh database, with incident knobs sized for tests.
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::time::Duration;
+
+use kit::{
+    config::ServerSettings,
+    testing::{TestDatabase, metric_value, spawn_app},
+};
+use risk::{
+    config::{Config, DeepScoringSettings, RuleSettings},
+    types::Mode,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const DEEP_AMOUNT: i64 = 60_000;
+pub const SHARDS: usize = 4;
+pub const SHARD_BUFFER_BYTES: usize = 2 * 1024 * 1024;
+
+pub struct TestRisk {
+    pub url: String,
+    pub http: reqwest::Client,
+    _db: TestDatabase,
+}
+
+pub struct Snapshot {
+    pub alive_tasks: f64,
+    pub heap_bytes: f64,
+}
+
+impl TestRisk {
+    pub async fn spawn(mode: Mode, slow_dependency: Duration) -> Self {
+        let db = TestDatabase::create().await;
+        let mut server = ServerSettings::for_tests();
+        server.workers = 2;
+        let config = Config {
+            server,
+            database: db.settings(),
+            mode,
+            admin_token: ADMIN_TOKEN.to_owned(),
+            rules: RuleSettings {
+                deep_min_amount: 50_000,
+                blocked_customers: vec!["cus_blocked".to_owned()],
+            },
+            deep: DeepScoringSettings {
+                shards: SHARDS,
+                shard_buffer_bytes: SHARD_BUFFER_BYTES,
+                db_hold: Duration::from_millis(50),
+                cpu_passes: 1,
+                slow_dependency_latency: slow_dependency,
+                budget: Duration::from_millis(300),
+            },
+        };
+        let app = risk::build(config).await.expect("risk builds");
+        Self {
+            url: spawn_app(app),
+            // No idle keep-alive connections: each would be a live connection task in risk.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("client builds"),
+            _db: db,
+        }
+    }
+
+    /// One assessment; `give_up_after` is the caller's timeout (also sent as its budget).
+    pub async fn assess(
+        &self,
+        amount: i64,
+        give_up_after: Duration,
+    ) -> Result<Value, reqwest::Error> {
+        let body = json!({
+            "payment_id": Uuid::new_v4(),
+            "merchant_id": "merchant_demo",
+            "customer_id": format!("cus_{}", Uuid::new_v4().simple()),
+            "amount": amount,
+            "currency": "EUR",
+            "card_brand": "visa",
+        });
+        self.http
+            .post(format!("{}/v1/assessments", self.url))
+            .header(
+                kit::deadline::BUDGET_HEADER,
+                give_up_after.as_millis().to_string(),
+            )
+            .timeout(give_up_after)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("metrics scraped")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// The two figures the leak alert and the dashboards read.
+    pub async fn snapshot(&self) -> Snapshot {
+        let text = self.metrics().await;
+        Snapshot {
+            alive_tasks: metric_value(&text, "runtime_alive_tasks")
+                .expect("runtime_alive_tasks exported"),
+            heap_bytes: metric_value(&text, "process_heap_allocated_bytes")
+                .expect("process_heap_allocated_bytes exported"),
+        }
+    }
+
+    /// Fast-path traffic so that pools, caches and connections exist before a baseline is taken.
+    pub async fn warm_up(&self) {
+        for _ in 0..10 {
+            self.assess(1_000, Duration::from_secs(5))
+                .await
+                .expect("fast path answers");
+        }
+    }
+
+    /// `callers` concurrent deep-scoring requests whose callers give up after `give_up_after`;
+    /// returns once every caller has given up or been answered.
+    pub async fn storm(
+        &self,
+        callers: usize,
+        give_up_after: Duration,
+    ) -> Vec<Result<Value, reqwest::Error>> {
+        futures::future::join_all((0..callers).map(|_| self.assess(DEEP_AMOUNT, give_up_after)))
+            .await
+    }
+}
