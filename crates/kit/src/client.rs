@@ -55,10 +55,11 @@ impl UpstreamError {
     }
 }
 
-/// A successful response: its status and decoded body.
+/// A successful response: its status, headers and decoded body.
 #[derive(Debug)]
 pub struct Reply<T> {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub body: T,
 }
 
@@ -156,6 +157,7 @@ impl ServiceClient {
         })?;
         let status = StatusCode::from_u16(response.status().as_u16())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.map_err(|e| {
             if e.is_timeout() {
                 UpstreamError::Timeout { service }
@@ -182,6 +184,10 @@ impl ServiceClient {
             service,
             source: anyhow::Error::new(e),
         })?;
-        Ok(Reply { status, body })
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 }

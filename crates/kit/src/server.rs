@@ -14,6 +14,7 @@ use actix_web::{
     web,
 };
 use anyhow::Context as _;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing_actix_web::{RootSpan, TracingLogger};
 
 use crate::{
@@ -35,6 +36,9 @@ pub struct Platform {
 pub struct Application {
     port: u16,
     server: Server,
+    /// Background work owned by the server: cancelled when it stops, awaited before exit.
+    background: TaskTracker,
+    shutdown: CancellationToken,
 }
 
 impl Application {
@@ -81,7 +85,22 @@ impl Application {
         .listen(listener)
         .context("listening")?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            background: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+        })
+    }
+
+    /// Runs `task` for the life of the server. It gets a token that is cancelled when the
+    /// server stops, and `run_until_stopped` waits for it to return.
+    pub fn spawn_owned<F, Fut>(&self, task: F)
+    where
+        F: FnOnce(CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.background.spawn(task(self.shutdown.child_token()));
     }
 
     pub fn port(&self) -> u16 {
@@ -95,7 +114,11 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM (graceful: in-flight requests get `SHUTDOWN_TIMEOUT_MS`).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.shutdown.cancel();
+        self.background.close();
+        self.background.wait().await;
+        served
     }
 }
 

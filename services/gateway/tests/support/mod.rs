@@ -1,0 +1,190 @@
+//! The whole fleet in one test process: ledger, risk, payments and gateway on ports chosen by
+//! the OS, sharing one fresh database (one schema each, as in production).
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::time::Duration;
+
+use kit::{
+    config::{DatabaseSettings, ServerSettings},
+    testing::{TestDatabase, spawn_app},
+};
+use risk::{
+    config::{DeepScoringSettings, RuleSettings},
+    types::Mode,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const API_KEY: &str = "sk_test_fleet";
+pub const MERCHANT: &str = "merchant_test";
+pub const ADMIN_TOKEN: &str = "admin_test";
+/// Payments of at least this amount need deep scoring.
+pub const DEEP_AMOUNT: i64 = 50_000;
+
+pub struct FleetOptions {
+    pub risk_mode: Mode,
+    pub slow_dependency: Duration,
+    pub upstream_timeout: Duration,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            risk_mode: Mode::Fixed,
+            slow_dependency: Duration::ZERO,
+            upstream_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct TestFleet {
+    pub gateway: String,
+    pub ledger: String,
+    pub risk: String,
+    pub http: reqwest::Client,
+    pub db: TestDatabase,
+}
+
+fn database(db: &TestDatabase) -> DatabaseSettings {
+    db.settings()
+}
+
+impl TestFleet {
+    pub async fn spawn(options: FleetOptions) -> Self {
+        let db = TestDatabase::create().await;
+        let ledger = spawn_app(
+            ledger::build(ledger::config::Config {
+                server: ServerSettings::for_tests(),
+                database: database(&db),
+            })
+            .await
+            .expect("ledger builds"),
+        );
+        let risk = spawn_app(
+            risk::build(risk::config::Config {
+                server: ServerSettings::for_tests(),
+                database: database(&db),
+                mode: options.risk_mode,
+                admin_token: ADMIN_TOKEN.to_owned(),
+                rules: RuleSettings {
+                    deep_min_amount: DEEP_AMOUNT,
+                    blocked_customers: vec!["cus_blocked".to_owned()],
+                },
+                deep: DeepScoringSettings {
+                    shards: 2,
+                    shard_buffer_bytes: 64 * 1024,
+                    db_hold: Duration::from_millis(10),
+                    cpu_passes: 1,
+                    slow_dependency_latency: options.slow_dependency,
+                    budget: Duration::from_secs(2),
+                },
+            })
+            .await
+            .expect("risk builds"),
+        );
+        let payments = spawn_app(
+            payments::build(payments::config::Config {
+                server: ServerSettings::for_tests(),
+                database: database(&db),
+                risk_url: risk.clone(),
+                ledger_url: ledger.clone(),
+                recovery: payments::recovery::RecoverySettings {
+                    interval: Duration::from_secs(60),
+                    stuck_after: Duration::from_secs(60),
+                    budget: Duration::from_secs(5),
+                },
+            })
+            .await
+            .expect("payments builds"),
+        );
+        let gateway = spawn_app(
+            gateway::build(gateway::config::Config {
+                server: ServerSettings::for_tests(),
+                database: database(&db),
+                payments_url: payments,
+                upstream_timeout: options.upstream_timeout,
+                demo_api_key: API_KEY.to_owned(),
+                demo_merchant_id: MERCHANT.to_owned(),
+                card_fingerprint_key: "test-key".to_owned(),
+            })
+            .await
+            .expect("gateway builds"),
+        );
+        Self {
+            gateway,
+            ledger,
+            risk,
+            http: reqwest::Client::new(),
+            db,
+        }
+    }
+
+    pub async fn pay(&self, key: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/payments", self.gateway))
+            .bearer_auth(API_KEY)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_payment(&self, id: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/v1/payments/{id}", self.gateway))
+            .bearer_auth(API_KEY)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The ledger's balance of an account in EUR (0 when it has no postings).
+    pub async fn balance(&self, account: &str) -> i64 {
+        let body: Value = self
+            .http
+            .get(format!("{}/v1/accounts/{account}/balance", self.ledger))
+            .send()
+            .await
+            .expect("request sent")
+            .json()
+            .await
+            .expect("balance JSON");
+        body["balances"]
+            .as_array()
+            .expect("balances list")
+            .iter()
+            .filter(|b| b["currency"] == "EUR")
+            .map(|b| b["amount"].as_i64().expect("integer amount"))
+            .sum()
+    }
+
+    /// Direct SQL on the fleet's database, for invariants the API does not show.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let pool = sqlx::PgPool::connect(self.db.url()).await.expect("connect");
+        let value: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&pool)
+            .await
+            .expect("query");
+        pool.close().await;
+        value
+    }
+}
+
+pub fn payment_body(amount: i64, customer: &str) -> Value {
+    json!({
+        "amount": amount,
+        "currency": "EUR",
+        "merchant_id": MERCHANT,
+        "customer_id": customer,
+        "payment_method": {
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
+        }
+    })
+}
+
+pub fn new_key() -> String {
+    Uuid::new_v4().to_string()
+}

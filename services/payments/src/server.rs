@@ -1,0 +1,142 @@
+//! Payments HTTP routes (internal: the gateway authenticates merchants before calling them).
+
+use std::{
+    future::{Ready, ready},
+    time::Duration,
+};
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
+use kit::{deadline::RequestBudget, error::ApiError, impl_response_error};
+use uuid::Uuid;
+
+use crate::{
+    flow::{CreateError, CreateOutcome, PaymentFlow},
+    types::{CreatePayment, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, REPLAYED_HEADER},
+};
+
+/// When the caller sends no budget, assume it waits this long (the gateway's default).
+const DEFAULT_CALLER_BUDGET: Duration = Duration::from_secs(10);
+
+pub fn routes(cfg: &mut web::ServiceConfig, flow: PaymentFlow) {
+    cfg.app_data(web::Data::new(flow))
+        .service(
+            web::resource("/v1/payments")
+                .route(web::post().to(create_payment))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/payments/{id}")
+                .route(web::get().to(get_payment))
+                .default_service(web::to(kit::error::method_not_allowed)),
+        );
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error(transparent)]
+    Create(#[from] CreateError),
+    #[error("no such payment")]
+    NotFound,
+    #[error("internal error")]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError for PaymentError {
+    fn status(&self) -> StatusCode {
+        match self {
+            PaymentError::Create(CreateError::KeyReused) => StatusCode::UNPROCESSABLE_ENTITY,
+            PaymentError::Create(CreateError::InProgress) => StatusCode::CONFLICT,
+            PaymentError::NotFound => StatusCode::NOT_FOUND,
+            PaymentError::Create(CreateError::Unexpected(_)) | PaymentError::Unexpected(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            PaymentError::Create(CreateError::KeyReused) => "idempotency_key_reused",
+            PaymentError::Create(CreateError::InProgress) => "idempotency_key_in_progress",
+            PaymentError::NotFound => "not_found",
+            PaymentError::Create(CreateError::Unexpected(_)) | PaymentError::Unexpected(_) => {
+                "internal"
+            }
+        }
+    }
+}
+
+impl_response_error!(PaymentError);
+
+/// A missing or malformed `Idempotency-Key` header.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidIdempotencyKey(&'static str);
+
+impl ApiError for InvalidIdempotencyKey {
+    fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+
+    fn code(&self) -> &'static str {
+        "invalid_idempotency_key"
+    }
+}
+
+impl_response_error!(InvalidIdempotencyKey);
+
+/// Extracts the required `Idempotency-Key` header (the gateway uses it too).
+impl FromRequest for IdempotencyKey {
+    type Error = InvalidIdempotencyKey;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match req.headers().get(IDEMPOTENCY_KEY_HEADER) {
+            None => Err(InvalidIdempotencyKey(
+                "the Idempotency-Key header is required",
+            )),
+            Some(value) => value
+                .to_str()
+                .map_err(|_| InvalidIdempotencyKey("Idempotency-Key must be visible ASCII"))
+                .and_then(|v| IdempotencyKey::parse(v).map_err(InvalidIdempotencyKey)),
+        };
+        ready(parsed)
+    }
+}
+
+#[tracing::instrument(name = "create payment", skip_all, fields(payment.id = tracing::field::Empty))]
+async fn create_payment(
+    key: IdempotencyKey,
+    flow: web::Data<PaymentFlow>,
+    budget: RequestBudget,
+    request: web::Json<CreatePayment>,
+) -> Result<HttpResponse, PaymentError> {
+    let deadline = budget.deadline_or(DEFAULT_CALLER_BUDGET);
+    let outcome = flow.create(&key, &request, deadline).await?;
+    let (payment, replayed) = match outcome {
+        CreateOutcome::Created(payment) => (payment, false),
+        CreateOutcome::Replayed(payment) => (payment, true),
+    };
+    tracing::Span::current().record("payment.id", tracing::field::display(payment.id));
+    let mut response = if payment.status.is_terminal() {
+        HttpResponse::Created()
+    } else {
+        // Still settling (the ledger's answer was lost): recovery will finish it.
+        HttpResponse::Accepted()
+    };
+    if replayed {
+        response.insert_header((REPLAYED_HEADER, "true"));
+    }
+    Ok(response.json(payment))
+}
+
+async fn get_payment(
+    flow: web::Data<PaymentFlow>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, PaymentError> {
+    let stored = flow
+        .store
+        .get(id.into_inner())
+        .await?
+        .ok_or(PaymentError::NotFound)?;
+    Ok(HttpResponse::Ok().json(stored.payment))
+}
