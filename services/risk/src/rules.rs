@@ -15,11 +15,7 @@ pub enum RuleOutcome {
 
 /// Scores a payment from its amount, its customer's recent velocity and the watchlist.
 pub fn evaluate(request: &AssessmentRequest, recent: i64, settings: &RuleSettings) -> RuleOutcome {
-    if settings
-        .blocked_customers
-        .iter()
-        .any(|c| *c == request.customer_id)
-    {
+    if settings.blocked_customers.contains(&request.customer_id) {
         return RuleOutcome::Decided {
             decision: Decision::Decline,
             score: 100,
