@@ -10,6 +10,7 @@ help: ## List the targets
 
 .PHONY: test
 test: ## Run every test against a real Postgres (DATABASE_URL, or a throwaway local cluster)
+	$(CARGO) build --workspace --bins   # the trace tests run the real service binaries
 	scripts/with-postgres.sh $(CARGO) nextest run --workspace --no-fail-fast
 
 .PHONY: lint

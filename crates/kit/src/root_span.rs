@@ -61,7 +61,7 @@ impl RootSpanBuilder for SemconvRootSpan {
             trace_id = Empty,
         );
         if let Some(port) = port {
-            span.record("server.port", port);
+            span.record("server.port", i64::from(port));
         }
         let parent =
             global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
@@ -76,7 +76,8 @@ impl RootSpanBuilder for SemconvRootSpan {
             Ok(response) => response.status(),
             Err(error) => error.as_response_error().status_code(),
         };
-        span.record("http.response.status_code", status.as_u16());
+        // tracing-opentelemetry exports u64 as a string; i64 stays an int.
+        span.record("http.response.status_code", i64::from(status.as_u16()));
         // Server spans: only 5xx are errors; a 4xx is the client's problem, not ours.
         if status.is_server_error() {
             span.record("otel.status_code", "ERROR");

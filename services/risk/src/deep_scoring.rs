@@ -157,11 +157,11 @@ impl DeepScorer {
             "deep_scoring.shard",
             otel.name = "deep_scoring shard",
             otel.status_code = Empty,
-            otel.status_message = Empty,
+            otel.status_description = Empty,
             error.type = Empty,
             payment.id = %job.payment_id,
             leakstorm.mode = mode.as_str(),
-            leakstorm.shard = index,
+            leakstorm.shard = index as i64,
             leakstorm.cancelled = Empty,
         );
         let work = ShardWork {

@@ -1,0 +1,14 @@
+//! The `leakstorm` command's library: the native fleet, the trace store and trace analysis.
+//!
+//! Module map:
+//! - [`fleet`]: Postgres, the trace store and the four services as local processes.
+//! - [`pg`]: a throwaway Postgres cluster from the local binaries.
+//! - [`process`]: one service process: spawn, readiness, graceful stop, SIGKILL.
+//! - [`trace_store`]: OTLP in, Jaeger UI and API out (`otlp-embedded`).
+//! - [`jaeger`]: the Jaeger HTTP API client and the outliving-span analysis.
+
+pub mod fleet;
+pub mod jaeger;
+pub mod pg;
+pub mod process;
+pub mod trace_store;

@@ -1,0 +1,3 @@
+fn main() {
+    eprintln!("leakstorm: subcommands arrive with the native runner");
+}

@@ -1,0 +1,269 @@
+//! Traces from the real binaries, exported over OTLP/gRPC to the embedded trace store and read
+//! back through its Jaeger API: structure, semantic conventions, and the leak's signature.
+
+use std::time::Duration;
+
+use kit::testing::TestDatabase;
+use leakstorm::{
+    fleet::{FleetOptions, NativeFleet, Ports},
+    jaeger::{JaegerClient, Span, Trace},
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const API_KEY: &str = "sk_test_leakstorm_demo";
+const ADMIN_TOKEN: &str = "admin_leakstorm_demo";
+const CARD: &str = "4242424242424242";
+
+struct Fleet {
+    fleet: Option<NativeFleet>,
+    run_dir: std::path::PathBuf,
+    _db: TestDatabase,
+}
+
+impl Fleet {
+    async fn start(service_env: Vec<(&'static str, &str, &str)>) -> Self {
+        let db = TestDatabase::create().await;
+        let run_dir =
+            std::env::temp_dir().join(format!("leakstorm-test-{}", Uuid::new_v4().simple()));
+        let mut options = FleetOptions::new(run_dir.clone());
+        options.ports = Ports::any();
+        options.database_url = Some(db.url().to_owned());
+        options.service_env = service_env
+            .into_iter()
+            .map(|(service, k, v)| (service, k.to_owned(), v.to_owned()))
+            .collect();
+        let fleet = NativeFleet::start(options)
+            .await
+            .expect("the native fleet starts");
+        Self {
+            fleet: Some(fleet),
+            run_dir,
+            _db: db,
+        }
+    }
+
+    fn fleet(&self) -> &NativeFleet {
+        self.fleet.as_ref().expect("running")
+    }
+
+    async fn stop(mut self) {
+        if let Some(fleet) = self.fleet.take() {
+            fleet.stop().await;
+        }
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+
+    /// Pays, and returns the HTTP status and the trace id from `traceresponse`.
+    async fn pay(&self, amount: i64) -> (u16, String) {
+        let gateway = self.fleet().url("gateway").expect("gateway");
+        let response = reqwest::Client::new()
+            .post(format!("{gateway}/v1/payments"))
+            .bearer_auth(API_KEY)
+            .header("Idempotency-Key", Uuid::new_v4().to_string())
+            .json(&json!({
+                "amount": amount, "currency": "EUR", "merchant_id": "merchant_demo",
+                "customer_id": "cus_trace",
+                "payment_method": {"type": "card", "card": {"number": CARD, "exp_month": 12, "exp_year": 2099, "cvc": "123"}}
+            }))
+            .send()
+            .await
+            .expect("payment sent");
+        let header = response
+            .headers()
+            .get("traceresponse")
+            .and_then(|v| v.to_str().ok())
+            .expect("traceresponse header")
+            .to_owned();
+        let trace_id = header
+            .split('-')
+            .nth(1)
+            .expect("W3C traceresponse")
+            .to_owned();
+        (response.status().as_u16(), trace_id)
+    }
+
+    /// Polls the trace API until `ready` holds for the trace.
+    async fn trace(&self, trace_id: &str, ready: impl Fn(&Trace) -> bool) -> Trace {
+        let jaeger = JaegerClient::new(&self.fleet().jaeger_url());
+        for _ in 0..100 {
+            if let Some(trace) = jaeger.trace(trace_id).await.expect("trace API answers")
+                && ready(&trace)
+            {
+                return trace;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("trace {trace_id} never became complete");
+    }
+}
+
+fn services(trace: &Trace) -> Vec<&str> {
+    let mut names: Vec<&str> = trace.spans.iter().map(|s| trace.service_of(s)).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+fn server_span<'a>(trace: &'a Trace, service: &str) -> &'a Span {
+    trace
+        .spans
+        .iter()
+        .find(|s| trace.service_of(s) == service && s.tag_str("http.route").is_some())
+        .unwrap_or_else(|| panic!("{service} has a server span"))
+}
+
+#[tokio::test]
+async fn one_payment_is_one_trace_across_all_four_services_with_semantic_conventions() {
+    let fleet = Fleet::start(vec![("risk", "RISK_MODE", "fixed")]).await;
+    let (status, trace_id) = fleet.pay(1_999).await;
+    assert_eq!(status, 201);
+    let trace = fleet
+        .trace(&trace_id, |t| {
+            services(t).len() == 4
+                && t.spans
+                    .iter()
+                    .any(|s| s.operation_name == "INSERT ledger.transfers")
+        })
+        .await;
+    assert_eq!(services(&trace), ["gateway", "ledger", "payments", "risk"]);
+
+    // The gateway's server span is the root; each service's server span is a child of its
+    // caller's client span, which is a child of the caller's own server span (via handlers).
+    let root = trace.root().expect("root");
+    assert_eq!(trace.service_of(root), "gateway");
+    assert_eq!(root.operation_name, "POST /v1/payments");
+    for (service, caller) in [
+        ("payments", "gateway"),
+        ("risk", "payments"),
+        ("ledger", "payments"),
+    ] {
+        let server = server_span(&trace, service);
+        let client = trace
+            .span(server.parent_id().expect("has a parent"))
+            .expect("parent in trace");
+        assert_eq!(
+            trace.service_of(client),
+            caller,
+            "{service} is called by {caller}"
+        );
+        assert!(
+            client
+                .tag_str("url.full")
+                .is_some_and(|u| u.contains("/v1/")),
+            "client span has url.full"
+        );
+        assert_eq!(client.tag_str("http.request.method"), Some("POST"));
+        assert!(client.tag_str("server.address").is_some());
+        // Walk up: the client span descends from the caller's server span.
+        let mut ancestor = client;
+        while ancestor.tag_str("http.route").is_none() {
+            ancestor = trace
+                .span(ancestor.parent_id().expect("parent"))
+                .expect("in trace");
+        }
+        assert_eq!(trace.service_of(ancestor), caller);
+    }
+
+    // HTTP server semantic conventions (current names, not the deprecated http.method & co).
+    assert_eq!(root.tag_str("http.request.method"), Some("POST"));
+    assert_eq!(root.tag_str("http.route"), Some("/v1/payments"));
+    assert_eq!(root.tag_str("url.path"), Some("/v1/payments"));
+    assert_eq!(root.tag("http.response.status_code"), Some(&json!(201)));
+    assert!(root.tag("http.method").is_none() && root.tag("http.status_code").is_none());
+
+    // Database spans.
+    let db_spans: Vec<&Span> = trace
+        .spans
+        .iter()
+        .filter(|s| s.tag_str("db.system") == Some("postgresql"))
+        .collect();
+    assert!(db_spans.len() >= 4, "DB calls are traced in every service");
+    assert!(
+        db_spans
+            .iter()
+            .all(|s| s.tag_str("db.operation.name").is_some()
+                && s.tag_str("db.collection.name").is_some())
+    );
+    let db_services: Vec<&str> = db_spans.iter().map(|s| trace.service_of(s)).collect();
+    for service in ["gateway", "payments", "risk", "ledger"] {
+        assert!(db_services.contains(&service), "{service} has DB spans");
+    }
+
+    // No card number anywhere in what was exported.
+    let jaeger = JaegerClient::new(&fleet.fleet().jaeger_url());
+    let exported = jaeger.trace_json(&trace_id).await.expect("raw trace");
+    assert!(exported.contains("merchant_demo") && !exported.contains(CARD));
+    fleet.stop().await;
+}
+
+#[tokio::test]
+async fn leaky_work_outlives_its_request_in_the_trace_and_fixed_work_ends_cancelled_with_it() {
+    let fleet = Fleet::start(vec![
+        ("risk", "RISK_MODE", "leaky"),
+        ("risk", "RISK_SLOW_DEPENDENCY_MS", "2500"),
+        ("risk", "RISK_SHARD_BUFFER_BYTES", "65536"),
+        ("risk", "RISK_SHARD_DB_HOLD_MS", "10"),
+        ("gateway", "UPSTREAM_TIMEOUT_MS", "1000"),
+    ])
+    .await;
+    let shards = |t: &Trace| -> Vec<Span> {
+        t.spans
+            .iter()
+            .filter(|s| s.operation_name == "deep_scoring shard")
+            .cloned()
+            .collect()
+    };
+
+    // Leaky: the gateway gives up at 1 s; the shards run on to 2.5 s.
+    let (status, trace_id) = fleet.pay(60_000).await;
+    assert_eq!(status, 504);
+    let trace = fleet.trace(&trace_id, |t| shards(t).len() == 4).await;
+    let root_end = trace.root().expect("root").end_time();
+    let outliving = trace.outliving_spans();
+    if let Some(path) = std::env::var_os("LEAKSTORM_RECORD_TRACE") {
+        let jaeger = JaegerClient::new(&fleet.fleet().jaeger_url());
+        std::fs::write(path, jaeger.trace_json(&trace_id).await.expect("raw trace"))
+            .expect("recorded");
+    }
+    assert!(
+        shards(&trace)
+            .iter()
+            .all(|s| s.end_time() > root_end + 1_000_000),
+        "every shard ran on for over a second after its request ended"
+    );
+    assert!(
+        outliving
+            .iter()
+            .filter(|s| s.operation_name == "deep_scoring shard")
+            .count()
+            == 4
+    );
+
+    // Switch to fixed at run time; the same payment now ends at risk's budget, shards cancelled.
+    let risk = fleet.fleet().url("risk").expect("risk");
+    let switched = reqwest::Client::new()
+        .put(format!("{risk}/admin/mode"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"mode": "fixed"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(switched.status(), 200);
+    let (status, trace_id) = fleet.pay(60_000).await;
+    assert_eq!(status, 201);
+    let trace = fleet
+        .trace(&trace_id, |t| {
+            shards(t).len() == 4 && services(t).len() >= 3
+        })
+        .await;
+    assert!(
+        trace.outliving_spans().is_empty(),
+        "nothing outlives the request"
+    );
+    for shard in shards(&trace) {
+        assert_eq!(shard.tag("leakstorm.cancelled"), Some(&Value::Bool(true)));
+        assert_eq!(shard.tag_str("error.type"), Some("cancelled"));
+    }
+    fleet.stop().await;
+}
