@@ -129,22 +129,35 @@ async fn record_request(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = std::time::Instant::now();
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let trace_header = req
+    let root_span = req
         .extensions()
         .get::<RootSpan>()
-        .and_then(|span| traceresponse(span));
+        .map(|s| tracing::Span::clone(s));
+    let trace_header = root_span.as_ref().and_then(traceresponse);
     let method = req.method().as_str().to_owned();
     let mut response = next.call(req).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        let route = response
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        metrics.observe_http(
-            &route,
-            &method,
-            response.status().as_u16(),
-            started.elapsed(),
+        metrics.observe_http(&route, &method, status, elapsed);
+    }
+    if let Some(span) = &root_span {
+        // The access log line, inside the request's span so that it carries the trace id. Its
+        // target keeps it out of the exported spans (see the export filter in telemetry).
+        let trace_id = trace_header.as_deref().and_then(|h| h.split('-').nth(1));
+        tracing::info!(
+            target: "access",
+            parent: span,
+            trace_id = trace_id.unwrap_or(""),
+            http.request.method = %method,
+            http.route = %route,
+            http.response.status_code = status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request finished"
         );
     }
     if let Some(value) = trace_header.and_then(|v| HeaderValue::try_from(v).ok()) {

@@ -90,7 +90,7 @@ pub fn init(identity: ServiceIdentity) -> anyhow::Result<TelemetryGuard> {
     let log_layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
-        .with_current_span(true)
+        .with_current_span(false)
         .with_span_list(true)
         .with_filter(log_filter);
 

@@ -194,6 +194,20 @@ async fn one_payment_is_one_trace_across_all_four_services_with_semantic_convent
     let jaeger = JaegerClient::new(&fleet.fleet().jaeger_url());
     let exported = jaeger.trace_json(&trace_id).await.expect("raw trace");
     assert!(exported.contains("merchant_demo") && !exported.contains(CARD));
+
+    // JSON logs carry the trace id, and no card number either.
+    let logs: String = ["gateway", "payments", "risk", "ledger"]
+        .iter()
+        .map(|s| {
+            std::fs::read_to_string(fleet.run_dir.join(format!("{s}.log"))).unwrap_or_default()
+        })
+        .collect();
+    assert!(!logs.contains(CARD), "no card number in any log line");
+    let traced_line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .any(|line| line.to_string().contains(&trace_id));
+    assert!(traced_line, "some log line carries the payment's trace id");
     fleet.stop().await;
 }
 
