@@ -76,7 +76,9 @@ impl ServiceClient {
         let base_url = url::Url::parse(base_url)
             .with_context(|| format!("parsing the base URL of {service}: {base_url:?}"))?;
         let http = reqwest::Client::builder()
-            .pool_idle_timeout(std::time::Duration::from_secs(30))
+            // Idle keep-alive connections are live tasks in the callee: closing them soon after
+            // traffic stops lets `runtime_alive_tasks` return to baseline.
+            .pool_idle_timeout(std::time::Duration::from_secs(1))
             .build()
             .context("building the HTTP client")?;
         let http = ClientBuilder::new(http)
@@ -114,6 +116,21 @@ impl ServiceClient {
         T: DeserializeOwned,
     {
         let request = self.http.post(self.url(path)?).json(body);
+        self.send(request, deadline, headers).await
+    }
+
+    pub async fn put_json<B, T>(
+        &self,
+        path: &str,
+        body: &B,
+        deadline: Deadline,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply<T>, UpstreamError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let request = self.http.put(self.url(path)?).json(body);
         self.send(request, deadline, headers).await
     }
 

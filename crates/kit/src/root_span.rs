@@ -42,24 +42,36 @@ impl RootSpanBuilder for SemconvRootSpan {
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let span = tracing::info_span!(
-            "HTTP request",
-            otel.name = %format!("{method} {route}"),
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = %method,
-            http.route = %route,
-            http.response.status_code = Empty,
-            url.path = %request.path(),
-            url.scheme = %conn.scheme(),
-            server.address = %host,
-            server.port = Empty,
-            client.address = %conn.peer_addr().unwrap_or(""),
-            user_agent.original = %user_agent,
-            network.protocol.version = %protocol_version(request),
-            error.type = Empty,
-            trace_id = Empty,
-        );
+        // Probes and scrapes get a TRACE-level span: below the export filter, so a scrape every
+        // second does not bury the payments in the trace store.
+        macro_rules! root_span {
+            ($level:expr) => {
+                tracing::span!(
+                    $level,
+                    "HTTP request",
+                    otel.name = %format!("{method} {route}"),
+                    otel.kind = "server",
+                    otel.status_code = Empty,
+                    http.request.method = %method,
+                    http.route = %route,
+                    http.response.status_code = Empty,
+                    url.path = %request.path(),
+                    url.scheme = %conn.scheme(),
+                    server.address = %host,
+                    server.port = Empty,
+                    client.address = %conn.peer_addr().unwrap_or(""),
+                    user_agent.original = %user_agent,
+                    network.protocol.version = %protocol_version(request),
+                    error.type = Empty,
+                    trace_id = Empty,
+                )
+            };
+        }
+        let span = if is_probe(request.path()) {
+            root_span!(tracing::Level::TRACE)
+        } else {
+            root_span!(tracing::Level::INFO)
+        };
         if let Some(port) = port {
             span.record("server.port", i64::from(port));
         }
@@ -86,6 +98,11 @@ impl RootSpanBuilder for SemconvRootSpan {
             span.record("otel.status_code", "OK");
         }
     }
+}
+
+/// Health, readiness and metrics endpoints: polled constantly, neither traced nor access-logged.
+pub fn is_probe(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// `"127.0.0.1:8080"` → (`"127.0.0.1"`, Some(8080)); `"[::1]:80"` → (`"[::1]"`, Some(80)).

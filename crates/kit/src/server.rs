@@ -22,7 +22,7 @@ use crate::{
     db::Db,
     error::{self, json_error},
     metrics::Metrics,
-    root_span::{SemconvRootSpan, traceresponse},
+    root_span::{SemconvRootSpan, is_probe, traceresponse},
     telemetry::ServiceIdentity,
 };
 
@@ -135,6 +135,7 @@ async fn record_request(
         .map(|s| tracing::Span::clone(s));
     let trace_header = root_span.as_ref().and_then(traceresponse);
     let method = req.method().as_str().to_owned();
+    let path = req.path().to_owned();
     let mut response = next.call(req).await?;
     let route = response
         .request()
@@ -145,7 +146,7 @@ async fn record_request(
     if let Some(metrics) = metrics {
         metrics.observe_http(&route, &method, status, elapsed);
     }
-    if let Some(span) = &root_span {
+    if let Some(span) = root_span.as_ref().filter(|_| !is_probe(&path)) {
         // The access log line, inside the request's span so that it carries the trace id. Its
         // target keeps it out of the exported spans (see the export filter in telemetry).
         let trace_id = trace_header.as_deref().and_then(|h| h.split('-').nth(1));

@@ -5,7 +5,7 @@ use kit::{
     deadline::Deadline,
 };
 
-use crate::types::{Assessment, AssessmentRequest};
+use crate::types::{Assessment, AssessmentRequest, Mode, ModeBody};
 
 #[derive(Clone)]
 pub struct RiskClient {
@@ -30,5 +30,35 @@ impl RiskClient {
             .post_json("/v1/assessments", request, deadline, &[])
             .await?
             .body)
+    }
+
+    /// `GET /admin/mode`.
+    pub async fn mode(&self, admin_token: &str, deadline: Deadline) -> Result<Mode, UpstreamError> {
+        let auth = format!("Bearer {admin_token}");
+        let reply = self
+            .http
+            .get_json::<ModeBody>("/admin/mode", deadline, &[("authorization", &auth)])
+            .await?;
+        Ok(reply.body.mode)
+    }
+
+    /// `PUT /admin/mode`: takes effect for the next request.
+    pub async fn set_mode(
+        &self,
+        mode: Mode,
+        admin_token: &str,
+        deadline: Deadline,
+    ) -> Result<Mode, UpstreamError> {
+        let auth = format!("Bearer {admin_token}");
+        let reply = self
+            .http
+            .put_json::<_, ModeBody>(
+                "/admin/mode",
+                &ModeBody { mode },
+                deadline,
+                &[("authorization", &auth)],
+            )
+            .await?;
+        Ok(reply.body.mode)
     }
 }

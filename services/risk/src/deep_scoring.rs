@@ -125,17 +125,21 @@ impl DeepScorer {
             }
             scores
         };
-        match tokio::time::timeout_at(deadline.instant(), all_scored).await {
+        let outcome = match tokio::time::timeout_at(deadline.instant(), all_scored).await {
             Ok(scores) => self.combine(job, &scores),
             Err(_elapsed) => {
                 tracing::info!(
-                    budget_ms = self.settings.budget.as_millis() as u64,
+                    budget_ms = self.settings.budget.as_millis() as i64,
                     "deep scoring out of budget: cancelling its shards"
                 );
                 Outcome::Incomplete
             }
-        }
-        // `shards` is dropped here: whatever is still running is aborted.
+        };
+        // Abort whatever is still running and wait until it is gone, so that no shard (nor its
+        // span) outlives this request. Dropping the JoinSet would abort them too, but would not
+        // wait for the aborts to land.
+        shards.shutdown().await;
+        outcome
     }
 
     fn combine(&self, job: &Job, scores: &[i16]) -> Outcome {
@@ -277,7 +281,7 @@ impl Drop for ShardGuard {
             tracing::info!(
                 parent: &self.span,
                 mode = self.mode.as_str(),
-                after_ms = self.started.elapsed().as_millis() as u64,
+                after_ms = self.started.elapsed().as_millis() as i64,
                 "deep-scoring shard cancelled"
             );
         }

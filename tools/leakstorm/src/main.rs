@@ -1,3 +1,48 @@
-fn main() {
-    eprintln!("leakstorm: subcommands arrive with the native runner");
+//! `leakstorm`: run the fleet natively, switch risk's mode, replay the incident.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use leakstorm::commands::{mode, replay, up};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "The leakstorm incident lab: native fleet, mode switch, incident replay"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start Postgres, the trace store (Jaeger UI) and the four services locally.
+    Up(up::UpArgs),
+    /// Read or switch risk's mode (leaky or fixed) through its admin API.
+    Mode(mode::ModeArgs),
+    /// Replay the incident and its fix, and write a measured before/after report.
+    Replay(Box<replay::ReplayArgs>),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let outcome = match Cli::parse().command {
+        Command::Up(args) => up::run(args).await,
+        Command::Mode(args) => mode::run(args).await,
+        Command::Replay(args) => replay::run(*args).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leakstorm: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

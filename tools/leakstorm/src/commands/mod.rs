@@ -1,0 +1,5 @@
+//! The subcommands.
+
+pub mod mode;
+pub mod replay;
+pub mod up;

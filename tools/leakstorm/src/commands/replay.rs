@@ -1,0 +1,257 @@
+//! `leakstorm replay`: the incident and its fix, measured. Starts its own native fleet
+//! (`--target native`, default) or drives one that is already running (`--target compose`).
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+
+use super::up::{FleetArgs, wait_for_stop_signal};
+use crate::{
+    fleet::NativeFleet,
+    replay::{self, Endpoints, ReplayConfig, Tools, report::Thresholds},
+};
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// `native` starts the fleet itself; `compose` drives a running one at the URLs below.
+    #[arg(long, default_value = "native", value_parser = ["native", "compose"])]
+    pub target: String,
+    /// `quick` takes under 3 minutes (CI); `full` shows the plateau and takes about 5.
+    #[arg(long, default_value = "full", value_parser = ["quick", "full"])]
+    pub profile: String,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub gateway_url: String,
+    #[arg(long, default_value = "http://127.0.0.1:8081")]
+    pub payments_url: String,
+    #[arg(long, default_value = "http://127.0.0.1:8082")]
+    pub risk_url: String,
+    #[arg(long, default_value = "http://127.0.0.1:8083")]
+    pub ledger_url: String,
+    /// Jaeger UI/API (or the embedded trace store).
+    #[arg(long, default_value = "http://127.0.0.1:16686")]
+    pub jaeger_url: String,
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        default_value = "admin_leakstorm_demo",
+        hide_env_values = true
+    )]
+    pub admin_token: String,
+
+    /// Payments per second during the storms.
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Share of payments that need deep scoring (0 to 1).
+    #[arg(long)]
+    pub deep_share: Option<f64>,
+    #[arg(long)]
+    pub storm_secs: Option<u64>,
+    #[arg(long)]
+    pub warmup_secs: Option<u64>,
+    #[arg(long)]
+    pub warmup_rate: Option<u32>,
+    #[arg(long)]
+    pub leaky_recovery_secs: Option<u64>,
+    #[arg(long)]
+    pub fixed_recovery_secs: Option<u64>,
+    /// k6's own timeout per request (longer than the gateway's deadline).
+    #[arg(long)]
+    pub client_timeout_secs: Option<u64>,
+    /// Native only: the slow dependency's latency in risk.
+    #[arg(long)]
+    pub slow_dependency_ms: Option<u64>,
+    /// Native only: the buffer each deep-scoring shard holds.
+    #[arg(long)]
+    pub shard_buffer_bytes: Option<u64>,
+    /// Native only: shards per deep-scoring job.
+    #[arg(long)]
+    pub shards: Option<u64>,
+    /// Native only: fixed mode's deep-scoring budget.
+    #[arg(long)]
+    pub deep_budget_ms: Option<u64>,
+    /// Native only: the gateway's deadline for a payment.
+    #[arg(long)]
+    pub gateway_timeout_ms: Option<u64>,
+    /// The leak alert's threshold on `runtime_alive_tasks` (time to detection).
+    #[arg(long, default_value_t = 100)]
+    pub alert_tasks: u64,
+
+    #[arg(long, default_value = "k6")]
+    pub k6: PathBuf,
+    #[arg(long, default_value = "k6")]
+    pub k6_dir: PathBuf,
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Native only: keep the fleet (and its Jaeger UI) running after the report, until Ctrl-C.
+    #[arg(long)]
+    pub keep_running: bool,
+}
+
+struct Profile {
+    warmup_s: u64,
+    warmup_rate: u32,
+    storm_s: u64,
+    rate: u32,
+    deep_share: f64,
+    leaky_recovery_s: u64,
+    fixed_recovery_s: u64,
+}
+
+fn profile(name: &str) -> Profile {
+    match name {
+        // Under 3 minutes on a 2-core machine: long enough for the leak to be unmistakable
+        // (the slow dependency is 30 s, so leaked work piles up for the whole storm).
+        "quick" => Profile {
+            warmup_s: 10,
+            warmup_rate: 5,
+            storm_s: 40,
+            rate: 20,
+            deep_share: 0.2,
+            leaky_recovery_s: 35,
+            fixed_recovery_s: 10,
+        },
+        // Long enough to see the leak plateau at (deep rate × shards × slow-dependency latency).
+        _ => Profile {
+            warmup_s: 20,
+            warmup_rate: 5,
+            storm_s: 120,
+            rate: 20,
+            deep_share: 0.2,
+            leaky_recovery_s: 40,
+            fixed_recovery_s: 20,
+        },
+    }
+}
+
+pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
+    let p = profile(&args.profile);
+    let native = args.target == "native";
+    let knob = |value: Option<u64>, default: u64| native.then_some(value.unwrap_or(default));
+    let config = ReplayConfig {
+        profile: args.profile.clone(),
+        target: args.target.clone(),
+        target_service: "risk".into(),
+        warmup_s: args.warmup_secs.unwrap_or(p.warmup_s),
+        warmup_rate: args.warmup_rate.unwrap_or(p.warmup_rate),
+        storm_s: args.storm_secs.unwrap_or(p.storm_s),
+        rate: args.rate.unwrap_or(p.rate),
+        deep_share: args.deep_share.unwrap_or(p.deep_share).clamp(0.0, 1.0),
+        deep_amount: 75_000,
+        client_timeout_s: args.client_timeout_secs.unwrap_or(15),
+        leaky_recovery_s: args.leaky_recovery_secs.unwrap_or(p.leaky_recovery_s),
+        fixed_recovery_s: args.fixed_recovery_secs.unwrap_or(p.fixed_recovery_s),
+        gateway_timeout_ms: knob(args.gateway_timeout_ms, 10_000),
+        slow_dependency_ms: knob(args.slow_dependency_ms, 30_000),
+        shards: knob(args.shards, 4),
+        shard_buffer_bytes: knob(args.shard_buffer_bytes, 4 * 1024 * 1024),
+        deep_budget_ms: knob(args.deep_budget_ms, 300),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    let tools = Tools {
+        k6: args.k6.clone(),
+        k6_dir: args.k6_dir.clone(),
+        reports_dir: args.out.clone(),
+    };
+    let thresholds = Thresholds {
+        alert_tasks: args.alert_tasks,
+        ..Thresholds::default()
+    };
+
+    let (fleet, endpoints) = if native {
+        let mut options = args.fleet.options();
+        let risk_env = [
+            ("RISK_MODE", "leaky".to_owned()),
+            (
+                "RISK_SLOW_DEPENDENCY_MS",
+                config.slow_dependency_ms.unwrap_or_default().to_string(),
+            ),
+            (
+                "RISK_SHARD_BUFFER_BYTES",
+                config.shard_buffer_bytes.unwrap_or_default().to_string(),
+            ),
+            (
+                "RISK_DEEP_SHARDS",
+                config.shards.unwrap_or_default().to_string(),
+            ),
+            (
+                "RISK_DEEP_BUDGET_MS",
+                config.deep_budget_ms.unwrap_or_default().to_string(),
+            ),
+            ("RISK_DEEP_MIN_AMOUNT", "50000".to_owned()),
+        ];
+        options
+            .service_env
+            .extend(risk_env.into_iter().map(|(k, v)| ("risk", k.to_owned(), v)));
+        options.service_env.push((
+            "gateway",
+            "UPSTREAM_TIMEOUT_MS".into(),
+            config.gateway_timeout_ms.unwrap_or_default().to_string(),
+        ));
+        options
+            .env
+            .push(("ADMIN_TOKEN".into(), args.admin_token.clone()));
+        eprintln!("leakstorm: starting the native fleet...");
+        let fleet = NativeFleet::start(options).await?;
+        let url = |name: &str| fleet.url(name).unwrap_or_default();
+        let endpoints = Endpoints {
+            services: fleet
+                .service_urls()
+                .into_iter()
+                .map(|(n, u)| (n.to_owned(), u))
+                .collect(),
+            gateway: url("gateway"),
+            risk: url("risk"),
+            jaeger: fleet.jaeger_url(),
+            admin_token: args.admin_token.clone(),
+        };
+        (Some(fleet), endpoints)
+    } else {
+        let endpoints = Endpoints {
+            services: vec![
+                ("gateway".into(), args.gateway_url.clone()),
+                ("payments".into(), args.payments_url.clone()),
+                ("risk".into(), args.risk_url.clone()),
+                ("ledger".into(), args.ledger_url.clone()),
+            ],
+            gateway: args.gateway_url.clone(),
+            risk: args.risk_url.clone(),
+            jaeger: args.jaeger_url.clone(),
+            admin_token: args.admin_token.clone(),
+        };
+        (None, endpoints)
+    };
+
+    let outcome = tokio::select! {
+        outcome = replay::run(config, endpoints, tools, thresholds) => Some(outcome),
+        _ = wait_for_stop_signal() => None,
+    };
+    if let (Some(fleet), true, Some(Ok(_))) = (&fleet, args.keep_running, &outcome) {
+        eprintln!(
+            "leakstorm: the fleet keeps running: Jaeger UI at {} — Ctrl-C stops it",
+            fleet.jaeger_url()
+        );
+        wait_for_stop_signal().await?;
+    }
+    if let Some(fleet) = fleet {
+        eprintln!("leakstorm: stopping the native fleet...");
+        fleet.stop().await;
+    }
+    let Some(outcome) = outcome else {
+        bail!("interrupted");
+    };
+    let (report, dir) = outcome?;
+    println!(
+        "{}",
+        std::fs::read_to_string(dir.join("report.md")).unwrap_or_default()
+    );
+    eprintln!("leakstorm: report written to {}", dir.display());
+    if !(report.verdict.leak_reproduced && report.verdict.fix_verified) {
+        bail!("verdict: {}", report.verdict.reasons.join("; "));
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! `leakstorm up`: the whole fleet as local processes, until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::fleet::{FleetOptions, NativeFleet, Ports};
+
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// Logs, and the throwaway Postgres cluster, go here.
+    #[arg(long, default_value = ".leakstorm/run")]
+    pub run_dir: PathBuf,
+    /// Where the service binaries are (default: next to this executable).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Use this Postgres instead of starting a throwaway cluster.
+    #[arg(long, env = "LEAKSTORM_DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[arg(long, default_value_t = 8080)]
+    pub gateway_port: u16,
+    #[arg(long, default_value_t = 8081)]
+    pub payments_port: u16,
+    #[arg(long, default_value_t = 8082)]
+    pub risk_port: u16,
+    #[arg(long, default_value_t = 8083)]
+    pub ledger_port: u16,
+    /// OTLP/gRPC port of the embedded trace store.
+    #[arg(long, default_value_t = 4317)]
+    pub otlp_port: u16,
+    /// Jaeger UI and API port of the embedded trace store.
+    #[arg(long, default_value_t = 16686)]
+    pub ui_port: u16,
+    #[arg(long, default_value_t = 55432)]
+    pub postgres_port: u16,
+}
+
+impl FleetArgs {
+    pub fn options(&self) -> FleetOptions {
+        let mut options = FleetOptions::new(self.run_dir.clone());
+        if let Some(bin_dir) = &self.bin_dir {
+            options.bin_dir = bin_dir.clone();
+        }
+        options.database_url = self.database_url.clone();
+        options.ports = Ports {
+            gateway: self.gateway_port,
+            payments: self.payments_port,
+            risk: self.risk_port,
+            ledger: self.ledger_port,
+            otlp: self.otlp_port,
+            ui: self.ui_port,
+            postgres: self.postgres_port,
+        };
+        options
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Risk's mode at start.
+    #[arg(long, default_value = "leaky", value_parser = ["leaky", "fixed"])]
+    pub risk_mode: String,
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let mut options = args.fleet.options();
+    options
+        .service_env
+        .push(("risk", "RISK_MODE".into(), args.risk_mode.clone()));
+    eprintln!(
+        "leakstorm: starting the native fleet (Postgres, trace store, ledger, risk, payments, gateway)..."
+    );
+    let fleet = NativeFleet::start(options).await?;
+    print_urls(&fleet, &args.fleet.run_dir);
+    wait_for_stop_signal().await?;
+    eprintln!("leakstorm: stopping (gateway, payments, risk, ledger, trace store, Postgres)...");
+    fleet.stop().await;
+    eprintln!("leakstorm: stopped");
+    Ok(())
+}
+
+fn print_urls(fleet: &NativeFleet, run_dir: &std::path::Path) {
+    println!("leakstorm fleet is up (native)");
+    for (name, url) in fleet.service_urls() {
+        println!("  {name:<9} {url}");
+    }
+    println!("  Jaeger UI {}", fleet.jaeger_url());
+    println!("  OTLP      {}", fleet.otlp_endpoint());
+    println!("  Postgres  {}", fleet.database_url());
+    println!("  logs      {}/*.log", run_dir.display());
+    println!(
+        "Demo credentials (local demo only): API key sk_test_leakstorm_demo, admin token admin_leakstorm_demo"
+    );
+    println!("Try: k6 run k6/smoke.js   |   leakstorm mode fixed   |   Ctrl-C stops everything");
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        ctrl_c = tokio::signal::ctrl_c() => ctrl_c.context("listening for Ctrl-C")?,
+        _ = terminate.recv() => {}
+    }
+    Ok(())
+}
