@@ -21,3 +21,24 @@ lint: ## rustfmt check and clippy with warnings denied (includes the no-detached
 .PHONY: fmt
 fmt: ## Format the code
 	$(CARGO) fmt --all
+
+.PHONY: build
+build: ## Build every binary (debug)
+	$(CARGO) build --workspace --bins
+
+.PHONY: native
+native: build ## Run the whole fleet without Docker: Postgres, Jaeger UI on :16686, the four services
+	target/debug/leakstorm up
+
+.PHONY: smoke
+smoke: ## A handful of payments through the running fleet, with checks (k6)
+	k6 run k6/smoke.js
+
+.PHONY: replay-native
+replay-native: ## The incident replay without Docker (full profile, ~5 min): reports/<run>/report.md
+	$(CARGO) build --release --workspace --bins
+	target/release/leakstorm replay --profile full
+
+.PHONY: replay-quick
+replay-quick: build ## The quick replay (under 3 min, what CI runs)
+	target/debug/leakstorm replay --profile quick
