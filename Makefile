@@ -3,6 +3,13 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 CARGO ?= cargo
+COMPOSE ?= docker compose
+ADMIN_TOKEN ?= admin_leakstorm_demo
+
+# Docker targets check for a running engine first and point to the native path otherwise.
+define need_docker
+	@docker info >/dev/null 2>&1 || { echo "No Docker engine is running here: use 'make native' (same fleet, no Docker) and 'make replay-native'."; exit 1; }
+endef
 
 .PHONY: help
 help: ## List the targets
@@ -42,3 +49,60 @@ replay-native: ## The incident replay without Docker (full profile, ~5 min): rep
 .PHONY: replay-quick
 replay-quick: build ## The quick replay (under 3 min, what CI runs)
 	target/debug/leakstorm replay --profile quick
+
+.PHONY: up
+up: ## Build and start the Docker fleet, wait until healthy, print the URLs
+	$(need_docker)
+	$(COMPOSE) up --build --detach --wait
+	@echo "gateway    http://127.0.0.1:8080   (API key sk_test_leakstorm_demo, local demo only)"
+	@echo "Jaeger     http://127.0.0.1:16686"
+	@echo "Grafana    http://127.0.0.1:3000    (dashboard: leakstorm — incident)"
+	@echo "Prometheus http://127.0.0.1:9090/alerts"
+	@echo "Next: make storm, then make fix"
+
+.PHONY: down
+down: ## Stop the Docker fleet (keeps volumes)
+	$(need_docker)
+	$(COMPOSE) --profile storm --profile replay down
+
+.PHONY: storm
+storm: ## Drive the incident: k6 storm against the gateway (RATE=20 DURATION=5m DEEP_SHARE=0.2)
+	$(need_docker)
+	$(COMPOSE) --profile storm run --rm k6
+
+.PHONY: fix
+fix: ## Switch risk to the fixed mode at run time (no restart)
+	$(need_docker)
+	$(COMPOSE) run --rm --no-deps --entrypoint /usr/local/bin/leakstorm replay mode fixed --risk-url http://risk:8082
+
+.PHONY: break
+break: ## Switch risk back to the leaky mode
+	$(need_docker)
+	$(COMPOSE) run --rm --no-deps --entrypoint /usr/local/bin/leakstorm replay mode leaky --risk-url http://risk:8082
+
+.PHONY: replay
+replay: ## The incident replay against the Docker fleet: reports/<run>/report.md (REPLAY_PROFILE=quick|full)
+	$(need_docker)
+	mkdir -p reports
+	$(COMPOSE) --profile replay run --rm replay
+	@scripts/oom-check.sh
+
+.PHONY: ps
+ps: ## Containers, their health, and whether risk was OOM-killed
+	$(need_docker)
+	$(COMPOSE) ps
+	@scripts/oom-check.sh
+
+.PHONY: logs
+logs: ## Follow the services' logs
+	$(need_docker)
+	$(COMPOSE) logs --follow gateway payments risk ledger
+
+.PHONY: clean
+clean: ## Remove the Docker fleet with its volumes, and local reports and run dirs
+	-docker info >/dev/null 2>&1 && $(COMPOSE) --profile storm --profile replay down --volumes --remove-orphans
+	rm -rf reports .leakstorm
+
+.PHONY: check-compose
+check-compose: ## Validate compose.yaml, the Prometheus files and the collector/Jaeger configs offline
+	scripts/check_observability.py

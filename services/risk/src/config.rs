@@ -38,6 +38,9 @@ pub struct DeepScoringSettings {
     pub cpu_passes: u32,
     /// `RISK_SLOW_DEPENDENCY_MS`: latency of the external dependency deep scoring waits on.
     pub slow_dependency_latency: Duration,
+    /// `RISK_SLOW_DEPENDENCY_CAPACITY`: calls in flight at which the dependency runs at half
+    /// speed (0: constant latency).
+    pub slow_dependency_capacity: usize,
     /// `RISK_DEEP_BUDGET_MS`: fixed mode's own latency budget for deep scoring.
     pub budget: Duration,
 }
@@ -74,6 +77,7 @@ impl Config {
                     "RISK_SLOW_DEPENDENCY_MS",
                     Duration::from_secs(30),
                 )?,
+                slow_dependency_capacity: env_or("RISK_SLOW_DEPENDENCY_CAPACITY", 250)?,
                 budget: env_millis("RISK_DEEP_BUDGET_MS", Duration::from_millis(300))?,
             },
         })

@@ -3,7 +3,8 @@
 //! A deep-scoring job runs in shards, concurrently. Every shard does the same four things:
 //! allocates and touches a feature buffer (memory), reads the customer's history while holding
 //! a pooled DB connection (pool pressure), folds over the buffer on the worker thread (CPU), and
-//! waits on a slow external dependency (30 s in the incident configuration).
+//! waits on a slow external dependency (30 s in the incident configuration, slower as calls pile
+//! up on it).
 //!
 //! [`DeepScorer::score_leaky`] and [`DeepScorer::score_fixed`] run exactly the same shards. The
 //! difference is ownership:
@@ -24,7 +25,10 @@
 //!   an extra: it is the only way the handler learns that nobody will read its answer.
 
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -71,6 +75,7 @@ pub struct DeepScorer {
     store: RiskStore,
     settings: Arc<DeepScoringSettings>,
     metrics: DeepScoringMetrics,
+    dependency: SlowDependency,
 }
 
 impl DeepScorer {
@@ -80,6 +85,11 @@ impl DeepScorer {
         metrics: DeepScoringMetrics,
     ) -> Self {
         Self {
+            dependency: SlowDependency {
+                latency: settings.slow_dependency_latency,
+                capacity: settings.slow_dependency_capacity,
+                in_flight: Arc::new(AtomicUsize::new(0)),
+            },
             store,
             settings: Arc::new(settings),
             metrics,
@@ -171,6 +181,7 @@ impl DeepScorer {
         let work = ShardWork {
             store: self.store.clone(),
             settings: self.settings.clone(),
+            dependency: self.dependency.clone(),
             customer_id: job.customer_id.clone(),
             seed: job.payment_id.as_bytes()[index % 16],
         };
@@ -187,6 +198,7 @@ impl DeepScorer {
 struct ShardWork {
     store: RiskStore,
     settings: Arc<DeepScoringSettings>,
+    dependency: SlowDependency,
     customer_id: Arc<str>,
     seed: u8,
 }
@@ -222,7 +234,7 @@ impl ShardWork {
             }
         }
 
-        slow_dependency(self.settings.slow_dependency_latency).await;
+        self.dependency.call().await;
 
         drop(features);
         let velocity = i16::try_from(recent.min(10)).unwrap_or(10);
@@ -230,15 +242,68 @@ impl ShardWork {
     }
 }
 
-/// The external dependency deep scoring waits on (a consortium fraud lookup in the story);
-/// its latency is the incident's trigger.
-async fn slow_dependency(latency: Duration) {
-    let span = tracing::info_span!(
-        "consortium lookup",
-        otel.kind = "client",
-        peer.service = "consortium",
-    );
-    tokio::time::sleep(latency).instrument(span).await;
+/// The external dependency deep scoring waits on (a consortium fraud lookup in the story). Its
+/// latency is the incident's trigger. Like any real shared server it slows down as calls pile up
+/// on it (processor sharing): a call needs `latency` of work, done at a speed of
+/// `1 / (1 + calls in flight / capacity)`. Leaked calls therefore slow every other call down, so
+/// leaked work lives longer and alive tasks keep climbing for as long as the storm lasts; calls
+/// cancelled at their deadline leave at once and never pile up.
+#[derive(Clone)]
+struct SlowDependency {
+    latency: Duration,
+    /// Calls in flight at which the dependency runs at half speed; 0 keeps latency constant.
+    capacity: usize,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// How often a call re-reads the dependency's load.
+const DEPENDENCY_TICK: Duration = Duration::from_millis(500);
+
+impl SlowDependency {
+    async fn call(&self) {
+        let in_flight = InFlightCall::enter(&self.in_flight);
+        let span = tracing::info_span!(
+            "consortium lookup",
+            otel.kind = "client",
+            peer.service = "consortium",
+            leakstorm.dependency_in_flight = in_flight.count as i64,
+        );
+        async {
+            if self.capacity == 0 {
+                tokio::time::sleep(self.latency).await;
+                return;
+            }
+            let mut work_left = self.latency.as_secs_f64();
+            while work_left > 0.0 {
+                let load = self.in_flight.load(Ordering::Relaxed) as f64 / self.capacity as f64;
+                let speed = 1.0 / (1.0 + load);
+                let step = DEPENDENCY_TICK.as_secs_f64().min(work_left / speed);
+                tokio::time::sleep(Duration::from_secs_f64(step)).await;
+                work_left -= step * speed;
+            }
+        }
+        .instrument(span)
+        .await;
+    }
+}
+
+/// Counts a call for exactly as long as it lasts, cancelled or not.
+struct InFlightCall<'a> {
+    counter: &'a AtomicUsize,
+    count: usize,
+}
+
+impl<'a> InFlightCall<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        let count = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        Self { counter, count }
+    }
+}
+
+impl Drop for InFlightCall<'_> {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Counts a shard in flight for as long as it exists, and marks it cancelled if it is dropped

@@ -164,7 +164,7 @@ impl NativeFleet {
             otlp: SocketAddr::from((Ipv4Addr::LOCALHOST, ports.otlp)),
             ui: SocketAddr::from((Ipv4Addr::LOCALHOST, ports.ui)),
             max_traces: options.max_traces,
-            max_memory_bytes: 1 << 30,
+            max_memory_bytes: 4 << 30,
         })
         .await?;
 
@@ -207,6 +207,7 @@ impl NativeFleet {
                 ("LEDGER_URL".into(), url(ports.ledger)),
                 ("RUST_LOG".into(), "info".into()),
             ];
+            env.extend(passed_through_env());
             env.extend(options.env.iter().cloned());
             env.extend(
                 options
@@ -267,6 +268,31 @@ impl NativeFleet {
             tracing::warn!(error = %e, "stopping Postgres failed");
         }
     }
+}
+
+/// Service settings a user may set in `leakstorm`'s own environment (e.g.
+/// `RISK_SLOW_DEPENDENCY_MS=5000 leakstorm up`); everything else is left out, so the fleet does
+/// not depend on whatever happens to be in the shell.
+fn passed_through_env() -> Vec<(String, String)> {
+    const NAMES: [&str; 10] = [
+        "RUST_LOG",
+        "HTTP_WORKERS",
+        "DATABASE_MAX_CONNECTIONS",
+        "DATABASE_ACQUIRE_TIMEOUT_MS",
+        "JSON_BODY_LIMIT_BYTES",
+        "UPSTREAM_TIMEOUT_MS",
+        "ADMIN_TOKEN",
+        "DEMO_API_KEY",
+        "DEMO_MERCHANT_ID",
+        "CARD_FINGERPRINT_KEY",
+    ];
+    std::env::vars()
+        .filter(|(name, _)| {
+            NAMES.contains(&name.as_str())
+                || name.starts_with("RISK_")
+                || name.starts_with("RECOVERY_")
+        })
+        .collect()
 }
 
 /// `<run_dir>/postgres`, unless the postgres user cannot reach it (a run directory under a

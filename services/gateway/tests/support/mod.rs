@@ -77,6 +77,7 @@ impl TestFleet {
                     db_hold: Duration::from_millis(10),
                     cpu_passes: 1,
                     slow_dependency_latency: options.slow_dependency,
+                    slow_dependency_capacity: 0,
                     budget: Duration::from_secs(2),
                 },
             })

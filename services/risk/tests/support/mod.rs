@@ -51,6 +51,7 @@ impl TestRisk {
                 db_hold: Duration::from_millis(50),
                 cpu_passes: 1,
                 slow_dependency_latency: slow_dependency,
+                slow_dependency_capacity: 0,
                 budget: Duration::from_millis(300),
             },
         };

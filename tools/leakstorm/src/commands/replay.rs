@@ -55,8 +55,11 @@ pub struct ReplayArgs {
     pub warmup_secs: Option<u64>,
     #[arg(long)]
     pub warmup_rate: Option<u32>,
+    /// Longest wait after the leaky storm for the leaked work to run out (ends sooner once risk's
+    /// alive tasks are back at the warm-up baseline; at least 10 s).
     #[arg(long)]
     pub leaky_recovery_secs: Option<u64>,
+    /// Longest wait after the fixed storm (same rule).
     #[arg(long)]
     pub fixed_recovery_secs: Option<u64>,
     /// k6's own timeout per request (longer than the gateway's deadline).
@@ -65,6 +68,10 @@ pub struct ReplayArgs {
     /// Native only: the slow dependency's latency in risk.
     #[arg(long)]
     pub slow_dependency_ms: Option<u64>,
+    /// Native only: calls in flight at which the slow dependency runs at half speed (0: constant
+    /// latency).
+    #[arg(long)]
+    pub slow_dependency_capacity: Option<u64>,
     /// Native only: the buffer each deep-scoring shard holds.
     #[arg(long)]
     pub shard_buffer_bytes: Option<u64>,
@@ -98,31 +105,37 @@ struct Profile {
     storm_s: u64,
     rate: u32,
     deep_share: f64,
+    slow_dependency_capacity: u64,
     leaky_recovery_s: u64,
     fixed_recovery_s: u64,
 }
 
 fn profile(name: &str) -> Profile {
     match name {
-        // Under 3 minutes on a 2-core machine: long enough for the leak to be unmistakable
-        // (the slow dependency is 30 s, so leaked work piles up for the whole storm).
+        // Under 3 minutes on a 2-core machine, and still unmistakable: the slow dependency keeps
+        // a constant 30 s, so leaked work piles up for the whole 40 s storm and runs out ~30 s
+        // after it.
         "quick" => Profile {
             warmup_s: 10,
             warmup_rate: 5,
             storm_s: 40,
             rate: 20,
             deep_share: 0.2,
-            leaky_recovery_s: 35,
+            slow_dependency_capacity: 0,
+            leaky_recovery_s: 60,
             fixed_recovery_s: 10,
         },
-        // Long enough to see the leak plateau at (deep rate × shards × slow-dependency latency).
+        // The incident as it unfolds in production: leaked calls slow the dependency down, so
+        // leaked work lives longer and longer, and alive tasks and heap climb for the whole
+        // storm. The leaked work then takes minutes to run out.
         _ => Profile {
             warmup_s: 20,
             warmup_rate: 5,
             storm_s: 120,
             rate: 20,
             deep_share: 0.2,
-            leaky_recovery_s: 40,
+            slow_dependency_capacity: 250,
+            leaky_recovery_s: 300,
             fixed_recovery_s: 20,
         },
     }
@@ -147,6 +160,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         fixed_recovery_s: args.fixed_recovery_secs.unwrap_or(p.fixed_recovery_s),
         gateway_timeout_ms: knob(args.gateway_timeout_ms, 10_000),
         slow_dependency_ms: knob(args.slow_dependency_ms, 30_000),
+        slow_dependency_capacity: knob(args.slow_dependency_capacity, p.slow_dependency_capacity),
         shards: knob(args.shards, 4),
         shard_buffer_bytes: knob(args.shard_buffer_bytes, 4 * 1024 * 1024),
         deep_budget_ms: knob(args.deep_budget_ms, 300),

@@ -48,6 +48,7 @@ pub struct ReplayConfig {
     /// Fleet knobs: known for the native target (the replay sets them), not for compose.
     pub gateway_timeout_ms: Option<u64>,
     pub slow_dependency_ms: Option<u64>,
+    pub slow_dependency_capacity: Option<u64>,
     pub shards: Option<u64>,
     pub shard_buffer_bytes: Option<u64>,
     pub deep_budget_ms: Option<u64>,
@@ -142,6 +143,8 @@ struct PhaseRun {
     load_end_s: f64,
     end_s: f64,
     k6: K6Results,
+    /// Spans that outlived their request, and traces checked (once its traces are complete).
+    outliving: Option<(u64, u64)>,
 }
 
 /// Runs the replay against a fleet that is up, writes the report, and returns it.
@@ -166,6 +169,7 @@ pub async fn run(
         .map_or(0, |d| d.as_millis() as u64);
 
     let risk = RiskClient::new(&endpoints.risk)?;
+    let jaeger = JaegerClient::new(&endpoints.jaeger);
     let scraper = Scraper::new(endpoints.services.clone(), clock);
     let sampler = Sampler::start(scraper.clone(), "risk");
 
@@ -253,7 +257,11 @@ pub async fn run(
                 (load_end, k6.results()?)
             }
             None => {
-                tokio::time::sleep(spec.length).await;
+                let baseline = runs
+                    .first()
+                    .map(|warmup: &PhaseRun| warmup.end_s)
+                    .and_then(|t| sampler.value_at(&config.target_service, t, |s| s.alive_tasks));
+                recover(&scraper, &config.target_service, baseline, spec.length).await;
                 (start_s, K6Results::default())
             }
         };
@@ -265,16 +273,24 @@ pub async fn run(
             load_end_s,
             end_s,
             k6,
+            outliving: None,
         });
+        // A recovery ends once the preceding storm's leaked work has run out, so that storm's
+        // traces are complete: count their outliving spans now, before the trace store's ring
+        // buffer makes room for the next storm.
+        if runs.last().is_some_and(|r| r.spec.load.is_none()) {
+            eprintln!("leakstorm: asking the trace API which spans outlived their request...");
+            for run in runs.iter_mut().filter(|r| r.outliving.is_none()) {
+                run.outliving = Some(outliving_spans(&jaeger, &run.k6).await);
+            }
+        }
     }
     let samples = sampler.stop().await;
 
-    eprintln!("leakstorm: asking the trace API which spans outlived their request...");
-    let jaeger = JaegerClient::new(&endpoints.jaeger);
     let mut phases = Vec::new();
     let mut slowest = Vec::new();
     for run in &runs {
-        let (outliving, checked) = outliving_spans(&jaeger, &run.k6).await;
+        let (outliving, checked) = run.outliving.unwrap_or_default();
         phases.push(phase_report(
             run,
             &samples,
@@ -342,18 +358,55 @@ fn k6_run(
     }
 }
 
+/// Waits until the target's alive tasks are back at the warm-up baseline (the leaked work has
+/// run out), for at least 10 s and at most `longest`.
+async fn recover(scraper: &Scraper, target: &str, baseline: Option<f64>, longest: Duration) {
+    let started = Instant::now();
+    let shortest = Duration::from_secs(10).min(longest);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let elapsed = started.elapsed();
+        if elapsed >= longest {
+            return;
+        }
+        if elapsed < shortest {
+            continue;
+        }
+        let drained = scraper
+            .scrape_all()
+            .await
+            .iter()
+            .find(|s| s.service == target)
+            .zip(baseline)
+            .is_some_and(|(s, baseline)| s.alive_tasks <= baseline + 2.0);
+        if drained {
+            return;
+        }
+    }
+}
+
 /// Fetches every traced request's trace and counts the spans that ended after its root span.
 async fn outliving_spans(jaeger: &JaegerClient, k6: &K6Results) -> (u64, u64) {
-    let counts: Vec<Option<u64>> = stream::iter(k6.traced.iter())
+    let counts: Vec<anyhow::Result<Option<u64>>> = stream::iter(k6.traced.iter())
         .map(|traced| async move {
-            let trace = jaeger.trace(&traced.trace_id).await.ok()??;
-            Some(trace.outliving_spans().len() as u64)
+            let trace = jaeger.trace(&traced.trace_id).await?;
+            Ok(trace.map(|t| t.outliving_spans().len() as u64))
         })
-        .buffer_unordered(8)
+        .buffer_unordered(16)
         .collect()
         .await;
-    let checked = counts.iter().flatten().count() as u64;
-    (counts.into_iter().flatten().sum(), checked)
+    if let Some(Err(e)) = counts.iter().find(|c| c.is_err()) {
+        let failed = counts.iter().filter(|c| c.is_err()).count();
+        eprintln!(
+            "leakstorm: {failed} of {} traces could not be read: {e:#}",
+            counts.len()
+        );
+    }
+    let found: Vec<u64> = counts
+        .into_iter()
+        .filter_map(|c| c.ok().flatten())
+        .collect();
+    (found.iter().sum(), found.len() as u64)
 }
 
 fn phase_report(

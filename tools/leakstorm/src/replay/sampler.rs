@@ -146,6 +146,16 @@ impl Sampler {
         };
     }
 
+    /// `service`'s value from the last sample at or before `t`.
+    pub fn value_at(&self, service: &str, t: f64, value: impl Fn(&Sample) -> f64) -> Option<f64> {
+        let samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        samples
+            .iter()
+            .filter(|s| s.service == service && s.t <= t)
+            .max_by(|a, b| a.t.total_cmp(&b.t))
+            .map(value)
+    }
+
     pub fn record(&self, batch: Vec<Sample>) {
         self.samples
             .lock()
