@@ -5,7 +5,7 @@
 //! - [`fleet`]: Postgres, the trace store and the four services as local processes.
 //! - [`pg`]: a throwaway Postgres cluster from the local binaries.
 //! - [`process`]: one service process: spawn, readiness, graceful stop, SIGKILL.
-//! - [`prom`]: the Prometheus text format.
+//! - [`prom`]: the Prometheus text format; [`promql`]: metric names in PromQL expressions.
 //! - [`replay`]: the incident replay: phases, sampling, k6, trace analysis, report.
 //! - [`trace_store`]: OTLP in, Jaeger UI and API out (`otlp-embedded`).
 //! - [`jaeger`]: the Jaeger HTTP API client and the outliving-span analysis.
@@ -16,5 +16,6 @@ pub mod jaeger;
 pub mod pg;
 pub mod process;
 pub mod prom;
+pub mod promql;
 pub mod replay;
 pub mod trace_store;

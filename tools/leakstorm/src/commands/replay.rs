@@ -185,6 +185,13 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 config.slow_dependency_ms.unwrap_or_default().to_string(),
             ),
             (
+                "RISK_SLOW_DEPENDENCY_CAPACITY",
+                config
+                    .slow_dependency_capacity
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            (
                 "RISK_SHARD_BUFFER_BYTES",
                 config.shard_buffer_bytes.unwrap_or_default().to_string(),
             ),

@@ -1,0 +1,125 @@
+//! What the Docker fleet's dashboards and alerts assume, checked against the real services:
+//! every metric name they use is exported (empty dashboards after a rename are the top complaint
+//! about demo fleets), and the container healthcheck command is one the binaries accept.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use leakstorm::promql::{base_name, metric_names};
+use support::Fleet;
+
+/// Names that come from elsewhere: k6 (remote write during `make storm`) and the collector's
+/// spanmetrics connector.
+const EXTERNAL_PREFIXES: &[&str] = &["k6_", "traces_span_metrics_"];
+
+fn repo_file(path: &str) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// Every PromQL expression in the alert rules and the Grafana dashboards.
+fn expressions() -> Vec<(String, String)> {
+    let mut exprs: Vec<(String, String)> = repo_file("prometheus/alerts.yml")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:"))
+        .map(|e| ("prometheus/alerts.yml".to_owned(), e.trim().to_owned()))
+        .collect();
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&repo_file("grafana/provisioning/dashboards/incident.json"))
+            .expect("dashboard JSON");
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                exprs.push((
+                    format!("incident.json: {}", panel["title"]),
+                    expr.to_owned(),
+                ));
+            }
+        }
+    }
+    exprs
+}
+
+#[tokio::test]
+async fn every_metric_the_dashboards_and_alerts_use_is_exported_by_the_services() {
+    let fleet = Fleet::start(vec![("risk", "RISK_MODE", "fixed")]).await;
+    // One payment of each kind, so that labelled series (HTTP, deep scoring) exist.
+    assert_eq!(fleet.pay(1_000).await.0, 201);
+    assert_eq!(fleet.pay(60_000).await.0, 201);
+    let http = reqwest::Client::new();
+    let mut exported = BTreeSet::new();
+    for (_, url) in fleet.fleet().service_urls() {
+        for _ in 0..2 {
+            let text = http
+                .get(format!("{url}/metrics"))
+                .send()
+                .await
+                .expect("scrape")
+                .text()
+                .await
+                .expect("text");
+            for series in leakstorm::prom::parse(&text) {
+                exported.insert(base_name(&series.name).to_owned());
+                exported.insert(series.name);
+            }
+        }
+    }
+    let exprs = expressions();
+    assert!(
+        exprs.len() >= 10,
+        "found the dashboards' and alerts' expressions"
+    );
+    let mut missing = Vec::new();
+    for (source, expr) in &exprs {
+        for name in metric_names(expr) {
+            let external = EXTERNAL_PREFIXES.iter().any(|p| name.starts_with(p));
+            if !external && !exported.contains(&name) {
+                missing.push(format!("{source}: {name}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "used but not exported by any service:\n{}",
+        missing.join("\n")
+    );
+    // The check bites: a name nobody exports is reported.
+    assert!(
+        !exported.contains("runtime_alive_task"),
+        "a typo'd name would be caught"
+    );
+    fleet.stop().await;
+}
+
+#[tokio::test]
+async fn the_container_healthcheck_command_is_one_the_service_binaries_accept() {
+    let fleet = Fleet::start(vec![]).await;
+    let bin_dir = leakstorm::fleet::default_bin_dir();
+    for (name, url) in fleet.fleet().service_urls() {
+        let port = url.rsplit(':').next().expect("port");
+        let healthy = tokio::process::Command::new(bin_dir.join(name))
+            .arg("healthcheck")
+            .env("PORT", port)
+            .output()
+            .await
+            .expect("runs");
+        assert!(
+            healthy.status.success(),
+            "{name} healthcheck: {}",
+            String::from_utf8_lossy(&healthy.stderr)
+        );
+    }
+    // And it fails when nothing answers.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let unhealthy = tokio::process::Command::new(bin_dir.join("gateway"))
+        .arg("healthcheck")
+        .env("PORT", port.to_string())
+        .output()
+        .await
+        .expect("runs");
+    assert!(!unhealthy.status.success());
+    fleet.stop().await;
+}
