@@ -44,7 +44,8 @@ impl PgCluster {
         let bin_dir = find_bin_dir()?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         // Postgres resolves paths from its data directory: relative ones would point elsewhere.
-        let dir = &std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+        let dir =
+            &std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
         let owner = cluster_owner()?;
         if let Some(user) = &owner {
             nix::unistd::chown(dir, Some(user.uid), Some(user.gid))
