@@ -42,7 +42,7 @@ smoke: ## A handful of payments through the running fleet, with checks (k6)
 	k6 run k6/smoke.js
 
 .PHONY: replay-native
-replay-native: ## The incident replay without Docker (full profile, ~5 min): reports/<run>/report.md
+replay-native: ## The incident replay without Docker (full profile, ~7 min): reports/<run>/report.md
 	$(CARGO) build --release --workspace --bins
 	target/release/leakstorm replay --profile full
 

@@ -17,7 +17,7 @@ pub struct ReplayArgs {
     /// `native` starts the fleet itself; `compose` drives a running one at the URLs below.
     #[arg(long, default_value = "native", value_parser = ["native", "compose"])]
     pub target: String,
-    /// `quick` takes under 3 minutes (CI); `full` shows the plateau and takes about 5.
+    /// `quick` takes under 3 minutes (CI); `full` shows the leak feeding itself and takes about 7.
     #[arg(long, default_value = "full", value_parser = ["quick", "full"])]
     pub profile: String,
 
