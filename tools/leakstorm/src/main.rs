@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{mode, replay, up};
+use leakstorm::commands::{mode, replay, up, verify};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +23,8 @@ enum Command {
     Mode(mode::ModeArgs),
     /// Replay the incident and its fix, and write a measured before/after report.
     Replay(Box<replay::ReplayArgs>),
+    /// Check the money invariants on a fleet's database (exits non-zero on any violation).
+    Verify(verify::VerifyArgs),
 }
 
 #[tokio::main]
@@ -37,6 +39,7 @@ async fn main() -> ExitCode {
         Command::Up(args) => up::run(args).await,
         Command::Mode(args) => mode::run(args).await,
         Command::Replay(args) => replay::run(*args).await,
+        Command::Verify(args) => verify::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

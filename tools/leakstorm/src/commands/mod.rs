@@ -3,3 +3,4 @@
 pub mod mode;
 pub mod replay;
 pub mod up;
+pub mod verify;

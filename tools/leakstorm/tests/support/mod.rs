@@ -45,6 +45,10 @@ impl Fleet {
         }
     }
 
+    pub fn database_url(&self) -> &str {
+        self._db.url()
+    }
+
     pub fn fleet(&self) -> &NativeFleet {
         self.fleet.as_ref().expect("running")
     }
