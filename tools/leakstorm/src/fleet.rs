@@ -82,6 +82,8 @@ pub struct FleetOptions {
     pub service_env: Vec<(&'static str, String, String)>,
     /// Traces the embedded store keeps.
     pub max_traces: u32,
+    /// The database created in the throwaway cluster.
+    pub database_name: String,
 }
 
 impl FleetOptions {
@@ -94,6 +96,7 @@ impl FleetOptions {
             env: Vec::new(),
             service_env: Vec::new(),
             max_traces: 20_000,
+            database_name: "leakstorm".to_owned(),
         }
     }
 }
@@ -154,8 +157,8 @@ impl NativeFleet {
                 let port = pick_port(ports.postgres, "postgres")?;
                 let dir = cluster_dir(&options.run_dir, port).await;
                 let cluster = PgCluster::start(&dir, port).await?;
-                cluster.create_database("leakstorm").await?;
-                let url = cluster.url("leakstorm");
+                cluster.create_database(&options.database_name).await?;
+                let url = cluster.url(&options.database_name);
                 (Some(cluster), url)
             }
         };

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{mode, replay, up, verify};
+use leakstorm::commands::{chaos, mode, replay, up, verify};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,8 @@ enum Command {
     Replay(Box<replay::ReplayArgs>),
     /// Check the money invariants on a fleet's database (exits non-zero on any violation).
     Verify(verify::VerifyArgs),
+    /// Kill each service with SIGKILL during a storm with client retries, then check the money.
+    Chaos(Box<chaos::ChaosArgs>),
 }
 
 #[tokio::main]
@@ -40,6 +42,7 @@ async fn main() -> ExitCode {
         Command::Mode(args) => mode::run(args).await,
         Command::Replay(args) => replay::run(*args).await,
         Command::Verify(args) => verify::run(args).await,
+        Command::Chaos(args) => chaos::run(*args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

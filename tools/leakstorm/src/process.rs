@@ -14,6 +14,8 @@ pub struct ServiceProcess {
     pub name: &'static str,
     pub port: u16,
     pub log_path: PathBuf,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
     child: Child,
 }
 
@@ -32,24 +34,29 @@ impl ServiceProcess {
                 binary.display()
             );
         }
-        let log = std::fs::File::create(log_path)
-            .with_context(|| format!("creating the log file {}", log_path.display()))?;
-        let child = Command::new(binary)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
+        let child = start(binary, env, log_path, false)?;
         Ok(Self {
             name,
             port,
             log_path: log_path.to_owned(),
+            binary: binary.to_owned(),
+            env: env.to_vec(),
             child,
         })
+    }
+
+    /// SIGKILL, as a crash would; after `down_for` (a supervisor's restart delay) the same binary
+    /// with the same environment again, its log continuing in the same file. Returns once the
+    /// new process is ready.
+    pub async fn crash_and_restart(
+        &mut self,
+        down_for: Duration,
+        ready_within: Duration,
+    ) -> anyhow::Result<()> {
+        self.kill_hard().await?;
+        tokio::time::sleep(down_for).await;
+        self.child = start(&self.binary, &self.env, &self.log_path, true)?;
+        self.wait_ready(ready_within).await
     }
 
     pub fn url(&self) -> String {
@@ -130,4 +137,29 @@ impl ServiceProcess {
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
+}
+
+fn start(
+    binary: &Path,
+    env: &[(String, String)],
+    log_path: &Path,
+    append: bool,
+) -> anyhow::Result<Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(log_path)
+        .with_context(|| format!("opening the log file {}", log_path.display()))?;
+    Command::new(binary)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))
 }

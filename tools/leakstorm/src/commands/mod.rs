@@ -1,5 +1,6 @@
 //! The subcommands.
 
+pub mod chaos;
 pub mod mode;
 pub mod replay;
 pub mod up;
