@@ -12,12 +12,12 @@ use actix_web::{
 };
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorEnvelope {
     pub error: ErrorBody,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// Stable, machine-readable, snake_case.
     pub code: String,
@@ -112,6 +112,26 @@ pub fn redact_card_numbers(text: &str) -> String {
     out
 }
 
+/// serde echoes the offending value ("invalid type: integer `7374`, expected a string"), which
+/// may be a CVC or a card number: keep what was wrong, drop the value.
+pub fn without_echoed_value(message: &str) -> String {
+    let Some(start) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|p| message.find(p).map(|i| i + p.len()))
+    else {
+        return message.to_owned();
+    };
+    let end = message[start..]
+        .find(", expected")
+        .map_or(message.len(), |i| start + i);
+    let described = &message[start..end];
+    // Keep the kind ("integer", "string", ...), drop its quoted value.
+    let kind = described
+        .find(['`', '"'])
+        .map_or(described, |quote| described[..quote].trim_end());
+    format!("{}{kind}{}", &message[..start], &message[end..])
+}
+
 /// JSON bodies: size limit, `application/json` required, and each failure its own status.
 pub fn json_config(limit_bytes: usize) -> web::JsonConfig {
     web::JsonConfig::default()
@@ -133,7 +153,10 @@ pub fn json_config(limit_bytes: usize) -> web::JsonConfig {
                 JsonPayloadError::Deserialize(e) if e.is_data() => json_error(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_body",
-                    format!("the JSON body does not match the expected shape: {e}"),
+                    format!(
+                        "the JSON body does not match the expected shape: {}",
+                        without_echoed_value(&e.to_string())
+                    ),
                 ),
                 JsonPayloadError::Deserialize(e) => json_error(
                     StatusCode::BAD_REQUEST,
@@ -187,6 +210,25 @@ pub async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::redact_card_numbers;
+
+    #[test]
+    fn echoed_values_are_dropped_but_the_reason_stays() {
+        use super::without_echoed_value;
+        assert_eq!(
+            without_echoed_value(
+                "invalid type: integer `7374`, expected a string at line 1 column 9"
+            ),
+            "invalid type: integer, expected a string at line 1 column 9"
+        );
+        assert_eq!(
+            without_echoed_value("invalid value: string \"secret\", expected one of `card`"),
+            "invalid value: string, expected one of `card`"
+        );
+        assert_eq!(
+            without_echoed_value("missing field `amount`"),
+            "missing field `amount`"
+        );
+    }
 
     #[test]
     fn card_numbers_are_redacted_but_short_numbers_stay() {

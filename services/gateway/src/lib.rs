@@ -7,11 +7,13 @@
 //! - [`auth`]: API keys (stored as digests) and the `Merchant` extractor.
 //! - [`types`]: the public request types.
 //! - [`card`]: card number and CVC newtypes that never print or travel.
+//! - [`openapi`]: the OpenAPI 3 document served at `/openapi.json`.
 //! - [`config`]: settings from the environment.
 
 pub mod auth;
 pub mod card;
 pub mod config;
+pub mod openapi;
 pub mod server;
 pub mod types;
 
@@ -48,6 +50,7 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
         payments: payments::client::PaymentsClient::new(&config.payments_url)?,
         upstream_timeout: config.upstream_timeout,
         fingerprint_key: config.card_fingerprint_key.into_bytes(),
+        openapi: openapi::document(),
     });
     Application::build(&config.server, Platform { db, metrics }, move |cfg| {
         server::routes(cfg, gateway.clone(), keys.clone())

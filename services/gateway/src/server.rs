@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
+use kit::error::ErrorEnvelope;
 use kit::{
     client::UpstreamError,
     deadline::Deadline,
@@ -10,7 +11,7 @@ use kit::{
 };
 use payments::{
     client::PaymentsClient,
-    types::{CardSummary, CreatePayment, IdempotencyKey, REPLAYED_HEADER},
+    types::{CardSummary, CreatePayment, IdempotencyKey, Payment, REPLAYED_HEADER},
 };
 use uuid::Uuid;
 
@@ -24,11 +25,14 @@ pub struct Gateway {
     /// How long the gateway waits for the fleet before giving up (504).
     pub upstream_timeout: Duration,
     pub fingerprint_key: Vec<u8>,
+    /// The OpenAPI document, rendered once.
+    pub openapi: String,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, gateway: web::Data<Gateway>, keys: ApiKeys) {
     cfg.app_data(gateway)
         .app_data(web::Data::new(keys))
+        .route("/openapi.json", web::get().to(openapi_document))
         .service(
             web::resource("/v1/payments")
                 .route(web::post().to(create_payment))
@@ -130,8 +134,29 @@ impl actix_web::ResponseError for GatewayError {
     }
 }
 
+/// Create a payment. Retrying with the same `Idempotency-Key` and body returns the same payment
+/// and moves no money twice.
+#[utoipa::path(
+    post,
+    path = "/v1/payments",
+    request_body = PaymentRequest,
+    params(("Idempotency-Key" = String, Header, description = "1 to 255 visible ASCII characters; a UUID is typical", min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$")),
+    responses(
+        (status = 201, description = "The payment, settled", body = Payment),
+        (status = 202, description = "The payment, still settling (recovery will finish it)", body = Payment),
+        (status = 400, description = "Malformed JSON, or a missing or malformed Idempotency-Key", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid API key", body = ErrorEnvelope),
+        (status = 403, description = "merchant_id is not the API key's merchant", body = ErrorEnvelope),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit", body = ErrorEnvelope),
+        (status = 415, description = "Not application/json", body = ErrorEnvelope),
+        (status = 422, description = "Invalid body, expired card, or the key reused with another body", body = ErrorEnvelope),
+        (status = 502, description = "The fleet behind the gateway failed", body = ErrorEnvelope),
+        (status = 504, description = "No settled answer within the deadline", body = ErrorEnvelope),
+    ),
+)]
 #[tracing::instrument(name = "create payment", skip_all, fields(merchant.id = %merchant.0.as_str()))]
-async fn create_payment(
+pub(crate) async fn create_payment(
     merchant: Merchant,
     key: IdempotencyKey,
     gateway: web::Data<Gateway>,
@@ -177,7 +202,20 @@ async fn create_payment(
     Ok(response.json(created.payment))
 }
 
-async fn get_payment(
+/// A payment of this API key's merchant.
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}",
+    params(("id" = uuid::Uuid, Path, description = "The payment's id")),
+    responses(
+        (status = 200, description = "The payment", body = Payment),
+        (status = 401, description = "Missing or invalid API key", body = ErrorEnvelope),
+        (status = 404, description = "No such payment for this merchant", body = ErrorEnvelope),
+        (status = 502, description = "The fleet behind the gateway failed", body = ErrorEnvelope),
+        (status = 504, description = "No answer within the deadline", body = ErrorEnvelope),
+    ),
+)]
+pub(crate) async fn get_payment(
     merchant: Merchant,
     gateway: web::Data<Gateway>,
     id: web::Path<Uuid>,
@@ -192,4 +230,10 @@ async fn get_payment(
         .filter(|p| p.merchant_id == merchant.0)
         .ok_or(GatewayError::NotFound)?;
     Ok(HttpResponse::Ok().json(payment))
+}
+
+async fn openapi_document(gateway: web::Data<Gateway>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(gateway.openapi.clone())
 }

@@ -352,3 +352,158 @@ async fn the_admin_api_is_not_reachable_through_the_gateway_and_refuses_without_
         Some(0.0)
     );
 }
+
+#[tokio::test]
+async fn inputs_generators_miss_are_refused_cleanly() {
+    let fleet = TestFleet::spawn(FleetOptions::default()).await;
+    let valid = payment_body(1_000, "cus_x").to_string();
+    let cases = [
+        (
+            "duplicate JSON keys",
+            valid.replacen("\"amount\":1000", "\"amount\":1000,\"amount\":1", 1),
+        ),
+        (
+            "Cyrillic look-alike currency",
+            valid.replace("\"EUR\"", "\"\u{415}UR\""),
+        ),
+        ("unicode customer id", valid.replace("cus_x", "cüs_☃")),
+        (
+            "escaped NUL in merchant id",
+            valid.replace("merchant_test", "merchant_test\\u0000"),
+        ),
+        (
+            "huge integer literal",
+            valid.replace("1000", "123456789012345678901234567890"),
+        ),
+        ("negative zero", valid.replace("1000", "-0")),
+        ("exponent amount", valid.replace("1000", "1e3")),
+        (
+            "deeply nested",
+            format!("{}1{}", "[".repeat(5000), "]".repeat(5000)),
+        ),
+    ];
+    for (name, body) in cases {
+        assert!(body != valid, "{name}: the case changed the body");
+        let response = fleet
+            .http
+            .post(format!("{}/v1/payments", fleet.gateway))
+            .bearer_auth(API_KEY)
+            .header("Idempotency-Key", new_key())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{name}: got {status}");
+        let error: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+        assert!(error["error"]["code"].is_string(), "{name}: {error}");
+    }
+    assert_eq!(
+        fleet.scalar("SELECT count(*) FROM payments.payments").await,
+        0
+    );
+}
+
+/// Writes a request by hand: headers, then `body` in `pieces`, `pause` apart; `close_early`
+/// hangs up before the declared length has been sent.
+async fn raw_request(
+    gateway: &str,
+    body: &str,
+    pieces: usize,
+    pause: std::time::Duration,
+    close_early: bool,
+) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = gateway.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\nIdempotency-Key: {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        new_key(),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let bytes = body.as_bytes();
+    let sent = if close_early {
+        bytes.len() / 2
+    } else {
+        bytes.len()
+    };
+    for chunk in bytes[..sent].chunks(sent.div_ceil(pieces).max(1)) {
+        stream.write_all(chunk).await.expect("chunk");
+        tokio::time::sleep(pause).await;
+    }
+    if close_early {
+        stream.shutdown().await.expect("half-close");
+    }
+    let mut response = String::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await;
+    response
+}
+
+#[tokio::test]
+async fn slow_bodies_are_served_and_partial_bodies_write_nothing() {
+    let fleet = TestFleet::spawn(FleetOptions::default()).await;
+    let body = payment_body(1_000, "cus_slow").to_string();
+
+    let partial = raw_request(
+        &fleet.gateway,
+        &body,
+        3,
+        std::time::Duration::from_millis(100),
+        true,
+    )
+    .await;
+    assert!(
+        !partial.starts_with("HTTP/1.1 2"),
+        "a truncated body is never accepted: {partial}"
+    );
+    assert_eq!(
+        fleet.scalar("SELECT count(*) FROM payments.payments").await,
+        0,
+        "nothing half-written"
+    );
+
+    let slow = raw_request(
+        &fleet.gateway,
+        &body,
+        10,
+        std::time::Duration::from_millis(200),
+        false,
+    )
+    .await;
+    assert!(
+        slow.starts_with("HTTP/1.1 201"),
+        "a slow but complete body is a payment: {slow}"
+    );
+    assert_eq!(
+        fleet.scalar("SELECT count(*) FROM payments.payments").await,
+        1
+    );
+    assert_eq!(
+        fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn api_keys_are_stored_as_digests_only() {
+    let fleet = TestFleet::spawn(FleetOptions::default()).await;
+    let in_clear = fleet
+        .scalar(&format!("SELECT count(*) FROM gateway.api_keys WHERE key_sha256 = '{API_KEY}' OR label = '{API_KEY}'"))
+        .await;
+    let as_digest = fleet
+        .scalar("SELECT count(*) FROM gateway.api_keys WHERE length(key_sha256) = 64 AND key_sha256 ~ '^[0-9a-f]+$'")
+        .await;
+    assert_eq!((in_clear, as_digest), (0, 1));
+}

@@ -113,7 +113,7 @@ pub struct CreatePayment {
     pub card: CardSummary,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
@@ -154,29 +154,36 @@ impl std::str::FromStr for PaymentStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentMethodView {
     #[serde(rename = "type")]
+    #[schema(example = "card")]
     pub kind: String,
     pub brand: String,
     pub last4: String,
     pub fingerprint: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RiskView {
     pub decision: Decision,
     pub score: i16,
     pub path: ScoringPath,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Payment {
     pub id: Uuid,
     pub status: PaymentStatus,
+    /// Minor units.
+    #[schema(value_type = i64, minimum = 1)]
     pub amount: Amount,
+    /// ISO 4217.
+    #[schema(value_type = String, example = "EUR")]
     pub currency: Currency,
+    #[schema(value_type = String)]
     pub merchant_id: MerchantId,
+    #[schema(value_type = String)]
     pub customer_id: CustomerId,
     pub payment_method: PaymentMethodView,
     pub risk: Option<RiskView>,

@@ -190,3 +190,97 @@ async fn leaky_work_outlives_its_request_in_the_trace_and_fixed_work_ends_cancel
     }
     fleet.stop().await;
 }
+
+#[tokio::test]
+async fn no_card_number_or_secret_reaches_a_span_a_log_line_or_an_error_message() {
+    let fleet = Fleet::start(vec![("risk", "RISK_MODE", "fixed")]).await;
+    let gateway = fleet.fleet().url("gateway").expect("gateway");
+    let http = reqwest::Client::new();
+    // Realistic test cards of three networks, and bad requests that carry card data too.
+    let cards = [
+        "4111111111111111",
+        "5555555555554444",
+        "378282246310005",
+        "4111 1111 1111 1111",
+    ];
+    let mut bodies: Vec<Value> = cards
+        .iter()
+        .map(|number| json!({"number": number, "exp_month": 12, "exp_year": 2099, "cvc": "7374"}))
+        .collect();
+    bodies.push(
+        json!({"number": 4111111111111111_u64, "exp_month": 12, "exp_year": 2099, "cvc": "7374"}),
+    );
+    bodies.push(
+        json!({"number": "4111111111111112", "exp_month": 12, "exp_year": 2099, "cvc": "7374"}),
+    );
+    bodies.push(
+        json!({"number": "4111111111111111", "exp_month": 12, "exp_year": 2001, "cvc": "7374"}),
+    );
+    bodies.push(
+        json!({"number": "4111111111111111", "exp_month": 12, "exp_year": 2099, "cvc": 7374}),
+    );
+    let mut answers = String::new();
+    for card in bodies {
+        let response = http
+            .post(format!("{gateway}/v1/payments"))
+            .bearer_auth(support::API_KEY)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .json(&json!({"amount": 1234, "currency": "EUR", "merchant_id": "merchant_demo",
+                          "customer_id": "cus_hygiene", "payment_method": {"type": "card", "card": card}}))
+            .send()
+            .await
+            .expect("sent");
+        answers.push_str(&response.text().await.expect("body"));
+    }
+    assert!(
+        answers.contains("\"status\":\"authorized\""),
+        "the good cards were paid: {answers}"
+    );
+
+    // Everything exported: every trace the store holds, and every log line.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let jaeger = fleet.fleet().jaeger_url();
+    let mut exported = String::new();
+    for service in ["gateway", "payments", "risk", "ledger"] {
+        exported.push_str(
+            &http
+                .get(format!("{jaeger}/api/traces?service={service}&limit=1000"))
+                .send()
+                .await
+                .expect("trace API")
+                .text()
+                .await
+                .expect("traces"),
+        );
+    }
+    assert!(
+        exported.matches("\"POST /v1/payments\"").count() >= 4,
+        "the payments' spans were exported"
+    );
+    let logs: String = ["gateway", "payments", "risk", "ledger"]
+        .iter()
+        .map(|s| {
+            std::fs::read_to_string(fleet.run_dir.join(format!("{s}.log"))).unwrap_or_default()
+        })
+        .collect();
+    let secrets = [
+        "4111111111111111",
+        "4111 1111 1111 1111",
+        "5555555555554444",
+        "378282246310005",
+        "4111111111111112",
+        "7374",
+        support::API_KEY,
+        ADMIN_TOKEN,
+    ];
+    for (place, text) in [
+        ("error messages", &answers),
+        ("spans", &exported),
+        ("logs", &logs),
+    ] {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{secret:?} appears in {place}");
+        }
+    }
+    fleet.stop().await;
+}
