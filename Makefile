@@ -106,3 +106,15 @@ clean: ## Remove the Docker fleet with its volumes, and local reports and run di
 .PHONY: check-compose
 check-compose: ## Validate compose.yaml, the Prometheus files and the collector/Jaeger configs offline
 	scripts/check_observability.py
+
+.PHONY: verify
+verify: ## Check the money invariants on the native fleet's database
+	target/debug/leakstorm verify
+
+.PHONY: chaos
+chaos: build ## Kill each service with SIGKILL during payments with retries, then check the invariants
+	target/debug/leakstorm chaos
+
+.PHONY: fuzz
+fuzz: build ## schemathesis against the native gateway's /openapi.json (seed 42)
+	scripts/api-fuzz.sh
