@@ -115,8 +115,8 @@ impl ServiceClient {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        let request = self.http.post(self.url(path)?).json(body);
-        self.send(request, deadline, headers).await
+        self.send_json(reqwest::Method::POST, path, body, deadline, headers)
+            .await
     }
 
     pub async fn put_json<B, T>(
@@ -130,7 +130,23 @@ impl ServiceClient {
         B: Serialize + ?Sized,
         T: DeserializeOwned,
     {
-        let request = self.http.put(self.url(path)?).json(body);
+        self.send_json(reqwest::Method::PUT, path, body, deadline, headers)
+            .await
+    }
+
+    async fn send_json<B, T>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &B,
+        deadline: Deadline,
+        headers: &[(&str, &str)],
+    ) -> Result<Reply<T>, UpstreamError>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        let request = self.http.request(method, self.url(path)?).json(body);
         self.send(request, deadline, headers).await
     }
 

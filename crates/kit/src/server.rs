@@ -122,6 +122,11 @@ impl Application {
     }
 }
 
+/// A resource whose unsupported methods get the JSON 405 instead of actix's empty one.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(error::method_not_allowed))
+}
+
 /// Records the HTTP duration histogram and returns the trace id in `traceresponse`.
 async fn record_request(
     req: ServiceRequest,

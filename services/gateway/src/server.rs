@@ -33,16 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, gateway: web::Data<Gateway>, keys: A
     cfg.app_data(gateway)
         .app_data(web::Data::new(keys))
         .route("/openapi.json", web::get().to(openapi_document))
-        .service(
-            web::resource("/v1/payments")
-                .route(web::post().to(create_payment))
-                .default_service(web::to(kit::error::method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/payments/{id}")
-                .route(web::get().to(get_payment))
-                .default_service(web::to(kit::error::method_not_allowed)),
-        );
+        .service(kit::server::resource("/v1/payments").route(web::post().to(create_payment)))
+        .service(kit::server::resource("/v1/payments/{id}").route(web::get().to(get_payment)));
 }
 
 #[derive(Debug, thiserror::Error)]

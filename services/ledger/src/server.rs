@@ -11,20 +11,14 @@ use crate::{
 
 pub fn routes(cfg: &mut web::ServiceConfig, store: LedgerStore) {
     cfg.app_data(web::Data::new(store))
+        .service(kit::server::resource("/v1/transfers").route(web::post().to(create_transfer)))
         .service(
-            web::resource("/v1/transfers")
-                .route(web::post().to(create_transfer))
-                .default_service(web::to(kit::error::method_not_allowed)),
+            kit::server::resource("/v1/transfers/by-payment/{payment_id}")
+                .route(web::get().to(transfer_for_payment)),
         )
         .service(
-            web::resource("/v1/transfers/by-payment/{payment_id}")
-                .route(web::get().to(transfer_for_payment))
-                .default_service(web::to(kit::error::method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/accounts/{account_id}/balance")
-                .route(web::get().to(balance))
-                .default_service(web::to(kit::error::method_not_allowed)),
+            kit::server::resource("/v1/accounts/{account_id}/balance")
+                .route(web::get().to(balance)),
         );
 }
 

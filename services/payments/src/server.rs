@@ -19,16 +19,8 @@ const DEFAULT_CALLER_BUDGET: Duration = Duration::from_secs(10);
 
 pub fn routes(cfg: &mut web::ServiceConfig, flow: PaymentFlow) {
     cfg.app_data(web::Data::new(flow))
-        .service(
-            web::resource("/v1/payments")
-                .route(web::post().to(create_payment))
-                .default_service(web::to(kit::error::method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/payments/{id}")
-                .route(web::get().to(get_payment))
-                .default_service(web::to(kit::error::method_not_allowed)),
-        );
+        .service(kit::server::resource("/v1/payments").route(web::post().to(create_payment)))
+        .service(kit::server::resource("/v1/payments/{id}").route(web::get().to(get_payment)));
 }
 
 #[derive(Debug, thiserror::Error)]

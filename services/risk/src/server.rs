@@ -34,16 +34,11 @@ pub fn token_digest(token: &str) -> [u8; 32] {
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: Arc<RiskState>) {
     cfg.app_data(web::Data::from(state))
+        .service(kit::server::resource("/v1/assessments").route(web::post().to(assess)))
         .service(
-            web::resource("/v1/assessments")
-                .route(web::post().to(assess))
-                .default_service(web::to(kit::error::method_not_allowed)),
-        )
-        .service(
-            web::resource("/admin/mode")
+            kit::server::resource("/admin/mode")
                 .route(web::get().to(get_mode))
-                .route(web::put().to(put_mode))
-                .default_service(web::to(kit::error::method_not_allowed)),
+                .route(web::put().to(put_mode)),
         );
 }
 

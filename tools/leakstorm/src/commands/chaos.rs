@@ -2,10 +2,7 @@
 //! while each service in turn is killed with SIGKILL and restarted; then the fleet settles and
 //! the money invariants are checked. Loopback only, bounded in time.
 
-use std::{
-    path::PathBuf,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
@@ -35,12 +32,8 @@ pub struct ChaosArgs {
     /// Kills per service.
     #[arg(long, default_value_t = 1)]
     pub rounds: u32,
-    #[arg(long, default_value = "k6")]
-    pub k6: PathBuf,
-    #[arg(long, default_value = "k6")]
-    pub k6_dir: PathBuf,
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub tools: super::ToolArgs,
 }
 
 #[derive(Debug, Serialize)]
@@ -74,7 +67,7 @@ const STUCK_AFTER: Duration = Duration::from_secs(12);
 
 pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let run_id = format!("{}-chaos", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-    let dir = args.out.join(&run_id);
+    let dir = args.tools.out.join(&run_id);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut options = args.fleet.options();
     // A database of its own, so the invariants and totals speak of this run only.
@@ -130,8 +123,8 @@ async fn storm_and_kill(
     run_id: &str,
 ) -> anyhow::Result<ChaosReport> {
     let k6 = K6Run {
-        binary: args.k6.clone(),
-        script: args.k6_dir.join("chaos.js"),
+        binary: args.tools.k6.clone(),
+        script: args.tools.k6_dir.join("chaos.js"),
         env: vec![
             ("BASE_URL".into(), fleet.url("gateway").unwrap_or_default()),
             ("RATE".into(), args.rate.to_string()),

@@ -1,8 +1,6 @@
 //! `leakstorm replay`: the incident and its fix, measured. Starts its own native fleet
 //! (`--target native`, default) or drives one that is already running (`--target compose`).
 
-use std::path::PathBuf;
-
 use anyhow::bail;
 use clap::Args;
 
@@ -88,12 +86,8 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 100)]
     pub alert_tasks: u64,
 
-    #[arg(long, default_value = "k6")]
-    pub k6: PathBuf,
-    #[arg(long, default_value = "k6")]
-    pub k6_dir: PathBuf,
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
+    #[command(flatten)]
+    pub tools: super::ToolArgs,
     /// Native only: keep the fleet (and its Jaeger UI) running after the report, until Ctrl-C.
     #[arg(long)]
     pub keep_running: bool,
@@ -167,9 +161,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
     let tools = Tools {
-        k6: args.k6.clone(),
-        k6_dir: args.k6_dir.clone(),
-        reports_dir: args.out.clone(),
+        k6: args.tools.k6.clone(),
+        k6_dir: args.tools.k6_dir.clone(),
+        reports_dir: args.tools.out.clone(),
     };
     let thresholds = Thresholds {
         alert_tasks: args.alert_tasks,
