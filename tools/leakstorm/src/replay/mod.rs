@@ -240,16 +240,7 @@ pub async fn run(
         let start_s = scraper.elapsed();
         let (load_end_s, k6) = match spec.load {
             Some((rate, share)) => {
-                let k6 = k6_run(
-                    &config,
-                    &endpoints,
-                    &tools,
-                    &dir,
-                    spec.name,
-                    rate,
-                    share,
-                    spec.length,
-                );
+                let k6 = storm_run(&config, &endpoints, &tools, &dir, &spec, (rate, share));
                 k6.run().await?;
                 let load_end = scraper.elapsed();
                 // "end": two seconds after the last client request finished.
@@ -327,17 +318,16 @@ pub async fn run(
     Ok((report, dir))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn k6_run(
+/// The k6 storm for one phase: `load` is its (rate, deep share).
+fn storm_run(
     config: &ReplayConfig,
     endpoints: &Endpoints,
     tools: &Tools,
     dir: &Path,
-    phase: &str,
-    rate: u32,
-    deep_share: f64,
-    length: Duration,
+    phase: &PhaseSpec,
+    (rate, deep_share): (u32, f64),
 ) -> K6Run {
+    let (name, length) = (phase.name, phase.length);
     K6Run {
         binary: tools.k6.clone(),
         script: tools.k6_dir.join("storm.js"),
@@ -352,9 +342,9 @@ fn k6_run(
                 format!("{}s", config.client_timeout_s),
             ),
         ],
-        csv: dir.join(format!("k6-{phase}.csv")),
-        summary: dir.join(format!("k6-{phase}-summary.json")),
-        log: dir.join(format!("k6-{phase}.log")),
+        csv: dir.join(format!("k6-{name}.csv")),
+        summary: dir.join(format!("k6-{name}-summary.json")),
+        log: dir.join(format!("k6-{name}.log")),
     }
 }
 
