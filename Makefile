@@ -46,6 +46,11 @@ replay-native: ## The incident replay without Docker (full profile, ~7 min): rep
 	$(CARGO) build --release --workspace --bins
 	target/release/leakstorm replay --profile full
 
+.PHONY: soak-traces
+soak-traces: ## Trace store soak: 25,000 payments at 200/s through the native release fleet, then Jaeger checks
+	$(CARGO) build --release --workspace --bins
+	scripts/soak-traces.py
+
 .PHONY: replay-quick
 replay-quick: build ## The quick replay (under 3 min, what CI runs)
 	target/debug/leakstorm replay --profile quick

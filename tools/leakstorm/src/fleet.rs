@@ -10,6 +10,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 use crate::{
+    otel_env::{self, TraceDestination},
     pg::{self, PgCluster},
     process::ServiceProcess,
     trace_store::{TraceStore, TraceStoreSettings},
@@ -167,7 +168,7 @@ impl NativeFleet {
             otlp: SocketAddr::from((Ipv4Addr::LOCALHOST, ports.otlp)),
             ui: SocketAddr::from((Ipv4Addr::LOCALHOST, ports.ui)),
             max_traces: options.max_traces,
-            max_memory_bytes: 4 << 30,
+            max_memory_bytes: 1 << 30,
         })
         .await?;
 
@@ -247,6 +248,14 @@ impl NativeFleet {
         self.traces.otlp_endpoint()
     }
 
+    /// Where the services send their traces, given the `OTEL_*` variables passed through.
+    pub fn trace_destination(&self) -> TraceDestination {
+        otel_env::trace_destination(
+            &otel_env::passed_through(std::env::vars()),
+            &self.traces.otlp_endpoint(),
+        )
+    }
+
     pub fn database_url(&self) -> &str {
         &self.database_url
     }
@@ -274,8 +283,8 @@ impl NativeFleet {
 }
 
 /// Service settings a user may set in `leakstorm`'s own environment (e.g.
-/// `RISK_SLOW_DEPENDENCY_MS=5000 leakstorm up`); everything else is left out, so the fleet does
-/// not depend on whatever happens to be in the shell.
+/// `RISK_SLOW_DEPENDENCY_MS=5000 leakstorm up`, or `OTEL_*`); everything else is left out, so
+/// the fleet does not depend on whatever happens to be in the shell.
 fn passed_through_env() -> Vec<(String, String)> {
     const NAMES: [&str; 10] = [
         "RUST_LOG",
@@ -289,13 +298,15 @@ fn passed_through_env() -> Vec<(String, String)> {
         "DEMO_MERCHANT_ID",
         "CARD_FINGERPRINT_KEY",
     ];
-    std::env::vars()
+    let mut passed: Vec<(String, String)> = std::env::vars()
         .filter(|(name, _)| {
             NAMES.contains(&name.as_str())
                 || name.starts_with("RISK_")
                 || name.starts_with("RECOVERY_")
         })
-        .collect()
+        .collect();
+    passed.extend(otel_env::passed_through(std::env::vars()));
+    passed
 }
 
 /// `<run_dir>/postgres`, unless the postgres user cannot reach it (a run directory under a

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{chaos, mode, replay, up, verify};
+use leakstorm::commands::{chaos, mode, replay, trace_store, up, verify};
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +27,8 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Kill each service with SIGKILL during a storm with client retries, then check the money.
     Chaos(Box<chaos::ChaosArgs>),
+    /// Only the trace store: OTLP/gRPC in, Jaeger UI and API out (the rehearsal's Jaeger).
+    TraceStore(trace_store::TraceStoreArgs),
 }
 
 #[tokio::main]
@@ -43,6 +45,7 @@ async fn main() -> ExitCode {
         Command::Replay(args) => replay::run(*args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Chaos(args) => chaos::run(*args).await,
+        Command::TraceStore(args) => trace_store::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 pub mod chaos;
 pub mod mode;
 pub mod replay;
+pub mod trace_store;
 pub mod up;
 pub mod verify;
 

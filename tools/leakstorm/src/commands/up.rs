@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::fleet::{FleetOptions, NativeFleet, Ports};
+use crate::{
+    fleet::{FleetOptions, NativeFleet, Ports},
+    otel_env::TraceDestination,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct FleetArgs {
@@ -87,8 +90,26 @@ fn print_urls(fleet: &NativeFleet, run_dir: &std::path::Path) {
     for (name, url) in fleet.service_urls() {
         println!("  {name:<9} {url}");
     }
-    println!("  Jaeger UI {}", fleet.jaeger_url());
-    println!("  OTLP      {}", fleet.otlp_endpoint());
+    match fleet.trace_destination() {
+        TraceDestination::Embedded => {
+            println!("  Jaeger UI {}", fleet.jaeger_url());
+            println!("  OTLP      {}", fleet.otlp_endpoint());
+        }
+        TraceDestination::Elsewhere(endpoint) => {
+            println!("  traces    sent to {endpoint} (OTEL_EXPORTER_OTLP_*): look for them there;");
+            println!(
+                "            the embedded Jaeger UI at {} stays empty",
+                fleet.jaeger_url()
+            );
+        }
+        TraceDestination::Off => {
+            println!("  traces    off (OTEL_TRACES_EXPORTER=none or OTEL_SDK_DISABLED=true):");
+            println!(
+                "            the embedded Jaeger UI at {} stays empty",
+                fleet.jaeger_url()
+            );
+        }
+    }
     println!("  Postgres  {}", fleet.database_url());
     println!("  logs      {}/*.log", run_dir.display());
     println!(

@@ -163,6 +163,19 @@ pub fn render(report: &Report) -> String {
         spans(leaky),
         spans(fixed)
     );
+    let found = |p: &PhaseReport| {
+        format!(
+            "{} of {}",
+            thousands(p.traces_checked as f64),
+            thousands(p.traces_sent as f64)
+        )
+    };
+    let _ = writeln!(
+        md,
+        "| traces found / traced requests (the span check's evidence) | {} | {} | – |",
+        found(leaky),
+        found(fixed)
+    );
     let _ = writeln!(
         md,
         "| time to detection (`runtime_alive_tasks` ≥ {}) | {} | {} | 14 hours vs 47 minutes to find the cause |\n",

@@ -143,7 +143,7 @@ struct PhaseRun {
     load_end_s: f64,
     end_s: f64,
     k6: K6Results,
-    /// Spans that outlived their request, and traces checked (once its traces are complete).
+    /// Spans that outlived their request, and traces found (counted after the last recovery).
     outliving: Option<(u64, u64)>,
 }
 
@@ -266,17 +266,15 @@ pub async fn run(
             k6,
             outliving: None,
         });
-        // A recovery ends once the preceding storm's leaked work has run out, so that storm's
-        // traces are complete: count their outliving spans now, before the trace store's ring
-        // buffer makes room for the next storm.
-        if runs.last().is_some_and(|r| r.spec.load.is_none()) {
-            eprintln!("leakstorm: asking the trace API which spans outlived their request...");
-            for run in runs.iter_mut().filter(|r| r.outliving.is_none()) {
-                run.outliving = Some(outliving_spans(&jaeger, &run.k6).await);
-            }
-        }
     }
     let samples = sampler.stop().await;
+    // The last recovery ended once the leaked work had run out, so every trace is complete now;
+    // the trace store keeps them all (its bounds are far above a replay's traces), and the report
+    // shows found / sent per storm so that a loss could not pass unnoticed.
+    eprintln!("leakstorm: asking the trace API which spans outlived their request...");
+    for run in runs.iter_mut().filter(|r| r.spec.load.is_some()) {
+        run.outliving = Some(outliving_spans(&jaeger, &run.k6).await);
+    }
 
     let mut phases = Vec::new();
     let mut slowest = Vec::new();
@@ -430,6 +428,7 @@ fn phase_report(
         deep_requests: l.deep,
         dropped_iterations: run.k6.dropped_iterations,
         traces_checked: checked,
+        traces_sent: run.k6.traced.len() as u64,
         start_s: start,
         load_end_s: run.load_end_s,
         end_s: end,

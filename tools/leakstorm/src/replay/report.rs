@@ -44,7 +44,9 @@ pub struct PhaseReport {
     // Beyond the brief's fields: enough to check the figures above.
     pub deep_requests: u64,
     pub dropped_iterations: u64,
+    /// Traces found in the trace store, of `traces_sent` traced requests (k6 recorded their ids).
     pub traces_checked: u64,
+    pub traces_sent: u64,
     /// Seconds since the replay started: the phase's start, its load's end, its end sample.
     pub start_s: f64,
     pub load_end_s: f64,
@@ -66,6 +68,9 @@ pub struct Thresholds {
     pub fix_max_heap_left_bytes: u64,
     /// ...no span outlives its request, and its p99 is at most this fraction of the leaky p99.
     pub fix_max_p99_ratio: f64,
+    /// The span check counts only when traces were found for at least this share of a storm's
+    /// traced requests; below it the store lost evidence and no verdict rests on it.
+    pub min_trace_coverage: f64,
 }
 
 impl Default for Thresholds {
@@ -77,6 +82,7 @@ impl Default for Thresholds {
             fix_max_tasks_left: 5,
             fix_max_heap_left_bytes: 32 * 1024 * 1024,
             fix_max_p99_ratio: 0.5,
+            min_trace_coverage: 0.95,
         }
     }
 }
@@ -138,7 +144,9 @@ pub fn verdict(leaky: &PhaseReport, fixed: &PhaseReport, t: &Thresholds) -> Verd
             mib(t.fix_max_heap_left_bytes as i64)
         ));
     }
-    if fixed.outliving_spans > 0 {
+    if let Some(gap) = trace_gap(fixed, t) {
+        fix.push(gap);
+    } else if fixed.outliving_spans > 0 {
         fix.push(format!(
             "{} spans outlived their request in the fixed storm",
             fixed.outliving_spans
@@ -160,6 +168,22 @@ pub fn verdict(leaky: &PhaseReport, fixed: &PhaseReport, t: &Thresholds) -> Verd
             .chain(fix.into_iter().map(|r| format!("fix not verified: {r}")))
             .collect(),
     }
+}
+
+/// Why the spans of `storm` cannot be judged: too few of its traced requests' traces were found.
+fn trace_gap(storm: &PhaseReport, t: &Thresholds) -> Option<String> {
+    let found = storm.traces_checked as f64;
+    let sent = storm.traces_sent as f64;
+    if sent > 0.0 && found >= sent * t.min_trace_coverage {
+        return None;
+    }
+    Some(format!(
+        "the trace check could not be made: traces found for {} of {} traced requests of the {} storm (needed {:.0} %)",
+        storm.traces_checked,
+        storm.traces_sent,
+        storm.mode,
+        t.min_trace_coverage * 100.0
+    ))
 }
 
 fn mib(bytes: i64) -> f64 {
@@ -281,10 +305,54 @@ mod tests {
             deep_requests: 160,
             dropped_iterations: 0,
             traces_checked: 800,
+            traces_sent: 800,
             start_s: 0.0,
             load_end_s: 40.0,
             end_s: 42.0,
         }
+    }
+
+    #[test]
+    fn a_fixed_storm_whose_traces_were_lost_is_not_verified() {
+        let mut fixed = phase((5, 5), (20, 22), 0, 400.0);
+        fixed.mode = "fixed".into();
+        fixed.traces_checked = 700; // of 800: the store lost an eighth of the evidence
+        let v = verdict(
+            &phase((5, 400), (20, 900), 600, 10_000.0),
+            &fixed,
+            &Thresholds::default(),
+        );
+        assert!(v.leak_reproduced);
+        assert!(
+            !v.fix_verified,
+            "zero outliving spans among too few traces proves nothing"
+        );
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.contains("700 of 800 traced requests of the fixed storm")),
+            "{:?}",
+            v.reasons
+        );
+        fixed.traces_checked = 0;
+        fixed.traces_sent = 0;
+        let v = verdict(
+            &phase((5, 400), (20, 900), 600, 10_000.0),
+            &fixed,
+            &Thresholds::default(),
+        );
+        assert!(
+            !v.fix_verified,
+            "no traced request at all is no evidence either"
+        );
+        fixed.traces_checked = 760;
+        fixed.traces_sent = 800;
+        let v = verdict(
+            &phase((5, 400), (20, 900), 600, 10_000.0),
+            &fixed,
+            &Thresholds::default(),
+        );
+        assert!(v.fix_verified, "95 % found is enough: {:?}", v.reasons);
     }
 
     #[test]

@@ -1,0 +1,452 @@
+//! The trace store over the wire, as the SDKs and a browser use it: OTLP/gRPC batches in, the
+//! Jaeger HTTP API out. No fleet: spans are made here, in the shapes the services send.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use leakstorm::trace_store::{TraceStore, TraceStoreSettings};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{ExportTraceServiceRequest, trace_service_client::TraceServiceClient},
+    common::v1::{AnyValue, KeyValue, any_value::Value},
+    resource::v1::Resource,
+    trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind},
+};
+use serde_json::Value as Json;
+
+const SERVICES: [&str; 4] = ["gateway", "payments", "risk", "ledger"];
+/// The SDK's default batch size.
+const BATCH: usize = 512;
+const SECOND_NS: u64 = 1_000_000_000;
+const T0_NS: u64 = 1_767_225_600 * SECOND_NS;
+
+struct Harness {
+    store: Option<TraceStore>,
+    otlp: TraceServiceClient<tonic::transport::Channel>,
+    http: reqwest::Client,
+    api: String,
+}
+
+impl Harness {
+    async fn start(max_traces: u32, max_memory_bytes: usize) -> Self {
+        let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let store = TraceStore::start(TraceStoreSettings {
+            otlp: any,
+            ui: any,
+            max_traces,
+            max_memory_bytes,
+        })
+        .await
+        .expect("the trace store starts");
+        let otlp = TraceServiceClient::connect(store.otlp_endpoint())
+            .await
+            .expect("OTLP endpoint accepts connections");
+        Self {
+            api: store.ui_url(),
+            store: Some(store),
+            otlp,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn export(&mut self, batch: ResourceSpans) {
+        self.otlp
+            .export(ExportTraceServiceRequest {
+                resource_spans: vec![batch],
+            })
+            .await
+            .expect("the store accepts the batch");
+    }
+
+    async fn get(&self, path_and_query: &str) -> (u16, Json) {
+        let response = self
+            .http
+            .get(format!("{}{path_and_query}", self.api))
+            .send()
+            .await
+            .expect("the API answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("the API answers JSON"))
+    }
+
+    async fn stats(&self) -> Json {
+        self.get("/leakstorm/store").await.1
+    }
+
+    async fn trace(&self, trace: u64) -> Option<Json> {
+        let (status, body) = self
+            .get(&format!("/api/traces/{}", trace_id_hex(trace)))
+            .await;
+        (status == 200).then(|| body["data"][0].clone())
+    }
+
+    async fn stop(mut self) {
+        if let Some(store) = self.store.take() {
+            store.stop().await;
+        }
+    }
+}
+
+fn text(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(value.into())),
+        }),
+        ..KeyValue::default()
+    }
+}
+
+fn trace_id(n: u64) -> Vec<u8> {
+    [0xab_u64.to_be_bytes(), n.to_be_bytes()].concat()
+}
+
+fn trace_id_hex(n: u64) -> String {
+    hex::encode(trace_id(n))
+}
+
+fn span_id(trace: u64, service: usize, index: u64) -> Vec<u8> {
+    ((trace << 16) | ((service as u64) << 8) | index)
+        .to_be_bytes()
+        .to_vec()
+}
+
+/// A payment's spans for one service, shaped like the fleet's: a server span, under the previous
+/// service's client span (the gateway's is the root), and a client span for the next call.
+fn payment_spans(trace: u64, service: usize, duration_ns: u64) -> Vec<Span> {
+    let start = T0_NS + trace * 1_000_000;
+    let server_parent = if service == 0 {
+        Vec::new()
+    } else {
+        span_id(trace, service - 1, 2)
+    };
+    let server = Span {
+        trace_id: trace_id(trace),
+        span_id: span_id(trace, service, 1),
+        parent_span_id: server_parent,
+        name: format!("POST /{}", SERVICES[service]),
+        kind: SpanKind::Server as i32,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + duration_ns,
+        attributes: vec![
+            text("http.request.method", "POST"),
+            text(
+                "payment.outcome",
+                if trace % 2 == 0 {
+                    "authorized"
+                } else {
+                    "declined"
+                },
+            ),
+        ],
+        ..Span::default()
+    };
+    let client = Span {
+        span_id: span_id(trace, service, 2),
+        parent_span_id: span_id(trace, service, 1),
+        name: "call next".into(),
+        kind: SpanKind::Client as i32,
+        attributes: vec![],
+        ..server.clone()
+    };
+    vec![server, client]
+}
+
+fn resource_spans(service: usize, spans: Vec<Span>) -> ResourceSpans {
+    ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![
+                text("service.name", SERVICES[service]),
+                text("service.instance.id", &format!("{}-1", SERVICES[service])),
+                text("telemetry.sdk.language", "rust"),
+            ],
+            ..Resource::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            spans,
+            ..ScopeSpans::default()
+        }],
+        schema_url: String::new(),
+    }
+}
+
+/// Payments `first..first+count` as four services' batch exporters send them: each service its
+/// own spans, in batches of up to 512, one service after another.
+async fn send_payments(harness: &mut Harness, first: u64, count: u64) {
+    for service in 0..SERVICES.len() {
+        let spans: Vec<Span> = (first..first + count)
+            .flat_map(|t| payment_spans(t, service, 5_000_000))
+            .collect();
+        for chunk in spans.chunks(BATCH) {
+            harness
+                .export(resource_spans(service, chunk.to_vec()))
+                .await;
+        }
+    }
+}
+
+fn services_in(trace: &Json) -> Vec<String> {
+    let mut names: Vec<String> = trace["processes"]
+        .as_object()
+        .expect("processes")
+        .values()
+        .map(|p| p["serviceName"].as_str().expect("serviceName").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn the_newest_traces_are_kept_within_both_bounds_however_long_it_runs() {
+    const MAX_TRACES: u64 = 500;
+    let mut harness = Harness::start(MAX_TRACES as u32, 64 << 20).await;
+    // 40 rounds of 300 payments: 24 times more than the store keeps, every trace rewritten by
+    // four services, so any drift in the bookkeeping would build up.
+    let mut sent = 0;
+    for round in 0..40 {
+        send_payments(&mut harness, sent, 300).await;
+        sent += 300;
+        let stats = harness.stats().await;
+        assert!(
+            stats["traces"].as_u64().unwrap() <= MAX_TRACES,
+            "round {round}: {stats}"
+        );
+        assert!(stats["estimated_bytes"].as_u64() <= stats["max_bytes"].as_u64());
+        let newest = harness
+            .trace(sent - 1)
+            .await
+            .unwrap_or_else(|| panic!("round {round}: the newest trace is found by id ({stats})"));
+        assert_eq!(
+            services_in(&newest),
+            ["gateway", "ledger", "payments", "risk"]
+        );
+        assert_eq!(newest["spans"].as_array().unwrap().len(), 8);
+    }
+    let stats = harness.stats().await;
+    assert_eq!(
+        stats["traces"].as_u64(),
+        Some(MAX_TRACES),
+        "full, not emptied: {stats}"
+    );
+    assert!(
+        harness.trace(sent - MAX_TRACES).await.is_some(),
+        "the oldest kept"
+    );
+    assert!(
+        harness.trace(sent - MAX_TRACES - 1).await.is_none(),
+        "older ones evicted"
+    );
+    let (_, listed) = harness.get("/api/traces?service=risk&limit=100000").await;
+    assert_eq!(listed["data"].as_array().unwrap().len() as u64, MAX_TRACES);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn the_memory_bound_holds_and_evicts_oldest_first() {
+    let max_bytes = 256 * 1024;
+    let mut harness = Harness::start(1_000_000, max_bytes).await;
+    let mut sent = 0;
+    for _ in 0..20 {
+        send_payments(&mut harness, sent, 200).await;
+        sent += 200;
+        let stats = harness.stats().await;
+        let bytes = stats["estimated_bytes"].as_u64().unwrap();
+        assert!(bytes <= max_bytes as u64, "{stats}");
+        assert!(
+            bytes > max_bytes as u64 / 2,
+            "evicting far below the bound: {stats}"
+        );
+        assert!(
+            harness.trace(sent - 1).await.is_some(),
+            "the fresh trace is kept"
+        );
+    }
+    let kept = harness.stats().await["traces"].as_u64().unwrap();
+    assert!(
+        kept < sent,
+        "the memory bound, not the count, limited the store"
+    );
+    assert!(harness.trace(sent - kept).await.is_some());
+    assert!(harness.trace(sent - kept - 1).await.is_none());
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn every_service_that_sent_a_span_is_listed_with_its_operations() {
+    let mut harness = Harness::start(1_000, 64 << 20).await;
+    send_payments(&mut harness, 0, 3).await;
+    let (_, services) = harness.get("/api/services").await;
+    assert_eq!(
+        services["data"],
+        serde_json::json!(["gateway", "ledger", "payments", "risk"])
+    );
+    let (_, operations) = harness.get("/api/services/risk/operations").await;
+    assert_eq!(
+        operations["data"],
+        serde_json::json!(["POST /risk", "call next"])
+    );
+    let (_, server) = harness
+        .get("/api/operations?service=risk&spanKind=server")
+        .await;
+    assert_eq!(
+        server["data"],
+        serde_json::json!([{"name": "POST /risk", "spanKind": "server"}])
+    );
+    let (_, none) = harness.get("/api/services/billing/operations").await;
+    assert_eq!(none["data"], serde_json::json!([]));
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn a_partial_trace_is_found_by_id_and_completes_when_its_parent_arrives() {
+    let mut harness = Harness::start(1_000, 64 << 20).await;
+    // Risk's spans arrive first (the leaky shards end after their request's other spans)...
+    harness
+        .export(resource_spans(2, payment_spans(7, 2, 20 * SECOND_NS)))
+        .await;
+    let partial = harness
+        .trace(7)
+        .await
+        .expect("a partial trace is found by id");
+    assert_eq!(services_in(&partial), ["risk"]);
+    assert!(
+        partial["warnings"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty())
+    );
+    let (_, listed) = harness.get("/api/traces?service=risk&limit=10").await;
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        1,
+        "partial traces are searchable"
+    );
+    // ...then the rest of the trace.
+    for service in [0, 1, 3] {
+        harness
+            .export(resource_spans(
+                service,
+                payment_spans(7, service, SECOND_NS),
+            ))
+            .await;
+    }
+    let complete = harness.trace(7).await.expect("the trace");
+    assert_eq!(
+        services_in(&complete),
+        ["gateway", "ledger", "payments", "risk"]
+    );
+    assert!(
+        complete["warnings"].is_null(),
+        "complete now: {}",
+        complete["warnings"]
+    );
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn search_takes_jaegers_parameters() {
+    let mut harness = Harness::start(1_000, 64 << 20).await;
+    send_payments(&mut harness, 0, 10).await;
+    // One slow risk span in trace 42.
+    harness
+        .export(resource_spans(2, payment_spans(42, 2, 3 * SECOND_NS)))
+        .await;
+    let count = |body: &Json| body["data"].as_array().map_or(0, Vec::len);
+    let ids = |body: &Json| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["traceID"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let (_, all) = harness.get("/api/traces?service=gateway&limit=100").await;
+    assert_eq!(count(&all), 10);
+    let (_, limited) = harness.get("/api/traces?service=gateway&limit=3").await;
+    assert_eq!(count(&limited), 3);
+    let (_, slow) = harness
+        .get("/api/traces?service=risk&minDuration=1s&limit=100")
+        .await;
+    assert_eq!(ids(&slow), [trace_id_hex(42)]);
+    let (_, fast) = harness
+        .get("/api/traces?service=risk&maxDuration=10ms&limit=100")
+        .await;
+    assert_eq!(count(&fast), 10);
+    let (_, op) = harness
+        .get("/api/traces?service=risk&operation=POST%20%2Frisk&minDuration=2.5s")
+        .await;
+    assert_eq!(ids(&op), [trace_id_hex(42)]);
+    let tags = "%7B%22payment.outcome%22%3A%22declined%22%7D"; // {"payment.outcome":"declined"}
+    let (_, declined) = harness
+        .get(&format!(
+            "/api/traces?service=payments&tags={tags}&limit=100"
+        ))
+        .await;
+    assert_eq!(count(&declined), 5);
+    let (_, kind) = harness
+        .get("/api/traces?service=risk&tags=%7B%22span.kind%22%3A%22client%22%7D&limit=100")
+        .await;
+    assert_eq!(count(&kind), 11);
+    // Span start times: trace n starts at T0 + n ms.
+    let (t0_us, ms) = (T0_NS / 1_000, 1_000);
+    let (_, window) = harness
+        .get(&format!(
+            "/api/traces?service=gateway&start={}&end={}&limit=100",
+            t0_us + 2 * ms,
+            t0_us + 4 * ms
+        ))
+        .await;
+    assert_eq!(count(&window), 3);
+    let (_, lookback) = harness
+        .get("/api/traces?service=gateway&lookback=1h&limit=100")
+        .await;
+    assert_eq!(count(&lookback), 0, "T0 is long past");
+    let (_, by_ids) = harness
+        .get(&format!(
+            "/api/traces?traceID={}&traceID={}",
+            trace_id_hex(1),
+            trace_id_hex(2)
+        ))
+        .await;
+    assert_eq!(count(&by_ids), 2);
+    let (_, ui_defaults) = harness
+        .get("/api/traces?service=gateway&limit=20&lookback=custom&maxDuration=&minDuration=&start=0")
+        .await;
+    assert_eq!(count(&ui_defaults), 10);
+
+    for bad in [
+        "/api/traces?service=risk&minDuration=fast",
+        "/api/traces?service=risk&limit=-1",
+        "/api/traces?service=risk&tags=notjson",
+        "/api/traces?service=risk&minDuration=2s&maxDuration=1s",
+        "/api/traces?limit=10",
+        "/api/traces/not-hex",
+    ] {
+        let (status, body) = harness.get(bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(
+            body["errors"][0]["msg"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{bad}: {body}"
+        );
+    }
+    let (status, missing) = harness
+        .get(&format!("/api/traces/{}", trace_id_hex(999)))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["errors"][0]["code"], 404);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn the_jaeger_ui_is_served_beside_the_api() {
+    let harness = Harness::start(10, 1 << 20).await;
+    let response = reqwest::get(format!("{}/search", harness.api))
+        .await
+        .expect("UI answers");
+    let page = response.text().await.expect("a page");
+    assert!(
+        page.contains("<base href=\"/\""),
+        "the Jaeger UI's index page"
+    );
+    harness.stop().await;
+}
