@@ -73,7 +73,7 @@ def _allows(documents, subject, peer_pod, port, direction, protocol="TCP"):
     isolating = [
         p for p in by_kind(documents, "NetworkPolicy")
         if p["metadata"].get("namespace") == subject.namespace
-        and direction in p["spec"].get("policyTypes", ["Ingress"])
+        and direction in _policy_types(p["spec"])
         and selects_all_or(p["spec"].get("podSelector", {}).get("matchLabels", {}), subject.labels)
     ]
     if not isolating:
@@ -86,6 +86,11 @@ def _allows(documents, subject, peer_pod, port, direction, protocol="TCP"):
             if peer_ok and _port_matches(rule.get("ports"), port_owner, port, protocol):
                 return True
     return False
+
+
+def _policy_types(spec):
+    # Kubernetes' default: Ingress always, Egress when the policy has egress rules.
+    return spec.get("policyTypes") or ["Ingress"] + (["Egress"] if "egress" in spec else [])
 
 
 def selects_all_or(selector, labels):

@@ -1,6 +1,7 @@
 """Rendering the overlays with kubectl's kustomize, and kubernetes-validate on the result."""
 import pathlib
 import subprocess
+import sys
 import tempfile
 
 import yaml
@@ -25,7 +26,8 @@ def validate(documents, version):
         yaml.safe_dump_all(documents, rendered, sort_keys=False)
         rendered.flush()
         result = subprocess.run(
-            ["kubernetes-validate", "--strict", "--quiet", "-k", version, rendered.name],
+            # The `kubernetes-validate` command, run by this interpreter (no PATH or shim needed).
+            [sys.executable, "-m", "kubernetes_validate", "--strict", "--quiet", "-k", version, rendered.name],
             capture_output=True, text=True,
         )
     lines = [line.replace(rendered.name, "<rendered>") for line in (result.stdout + result.stderr).splitlines()]
