@@ -28,7 +28,8 @@ RUN cargo build --release --locked --bins \
 FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
 WORKDIR /app
 ENV HOST=0.0.0.0 RUST_LOG=info
-USER nonroot:nonroot
+# distroless's nonroot user by number: Kubernetes' runAsNonRoot can only verify a numeric user.
+USER 65532:65532
 
 FROM runtime AS gateway
 COPY --from=builder /out/gateway /usr/local/bin/service

@@ -13,7 +13,7 @@ endef
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
 test: ## Run every test against a real Postgres (DATABASE_URL, or a throwaway local cluster)
@@ -111,6 +111,28 @@ clean: ## Remove the Docker fleet with its volumes, and local reports and run di
 .PHONY: check-compose
 check-compose: ## Validate compose.yaml, the Prometheus files and the collector/Jaeger configs offline
 	scripts/check_observability.py
+
+# deploy/k8s reads otel-config/, prometheus/, grafana/ and k6/ through generators: files outside
+# the kustomization directory, which kustomize only loads with this flag (docs/kubernetes.md).
+KUSTOMIZE ?= kubectl kustomize --load-restrictor LoadRestrictionsNone
+K8S_OVERLAY ?= local
+
+.PHONY: check-k8s
+check-k8s: ## Render every deploy/k8s overlay and validate it offline (kubernetes-validate, TestRun schema, cross-checks)
+	scripts/check_k8s.py
+
+.PHONY: k8s-render
+k8s-render: ## Print an overlay's manifests (K8S_OVERLAY=local|fixed|autoscaled-leak|storm)
+	$(KUSTOMIZE) deploy/k8s/overlays/$(K8S_OVERLAY)
+
+.PHONY: k8s-apply
+k8s-apply: ## Apply an overlay to the current kubectl context (K8S_OVERLAY=local)
+	$(KUSTOMIZE) deploy/k8s/overlays/$(K8S_OVERLAY) | kubectl apply -f -
+
+.PHONY: k8s-storm
+k8s-storm: ## Start (or restart) the distributed storm: the k6-operator TestRun in overlays/storm
+	kubectl -n leakstorm delete testrun storm --ignore-not-found
+	$(KUSTOMIZE) deploy/k8s/overlays/storm | kubectl apply -f -
 
 .PHONY: verify
 verify: ## Check the money invariants on the native fleet's database
