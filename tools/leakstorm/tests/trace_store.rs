@@ -130,7 +130,7 @@ fn payment_spans(trace: u64, service: usize, duration_ns: u64) -> Vec<Span> {
             text("http.request.method", "POST"),
             text(
                 "payment.outcome",
-                if trace % 2 == 0 {
+                if trace.is_multiple_of(2) {
                     "authorized"
                 } else {
                     "declined"
