@@ -53,7 +53,7 @@ impl AttrValue {
 
     fn heap_bytes(&self) -> usize {
         match self {
-            Self::Str(s) => s.len(),
+            Self::Str(s) => allocation(s.len()),
             _ => 0,
         }
     }
@@ -73,13 +73,24 @@ impl Attr {
         }
     }
 
-    fn bytes(&self) -> usize {
-        size_of::<Self>() + self.key.len() + self.value.heap_bytes()
+    /// Its heap use; the `Attr` itself is counted with the vector that holds it.
+    fn heap_bytes(&self) -> usize {
+        allocation(self.key.len()) + self.value.heap_bytes()
+    }
+}
+
+/// What a heap block of `len` bytes costs with glibc malloc: an 8-byte header, 16-byte
+/// granules, 32 bytes at least (so the estimate tracks the process's memory, not just payload).
+fn allocation(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        (len + 8).next_multiple_of(16).max(32)
     }
 }
 
 fn attrs_bytes(attrs: &[Attr]) -> usize {
-    attrs.iter().map(Attr::bytes).sum()
+    allocation(attrs.len() * size_of::<Attr>()) + attrs.iter().map(Attr::heap_bytes).sum::<usize>()
 }
 
 /// The emitting service: OTLP's resource. Shared by the spans of one service instance.
@@ -158,20 +169,21 @@ impl StoredSpan {
     /// function of the span: the store adds and subtracts the very same number.
     pub fn estimated_bytes(&self) -> usize {
         let status = match &self.status {
-            Status::Error(message) => message.len(),
+            Status::Error(message) => allocation(message.len()),
             _ => 0,
         };
-        let events: usize = self
-            .events
-            .iter()
-            .map(|e| size_of::<Event>() + e.name.len() + attrs_bytes(&e.attributes))
-            .sum();
+        let events = allocation(self.events.len() * size_of::<Event>())
+            + self
+                .events
+                .iter()
+                .map(|e| allocation(e.name.len()) + attrs_bytes(&e.attributes))
+                .sum::<usize>();
         size_of::<Self>()
-            + self.name.len()
+            + allocation(self.name.len())
             + attrs_bytes(&self.attributes)
             + events
-            + self.links.len() * size_of::<Link>()
+            + allocation(self.links.len() * size_of::<Link>())
             + status
-            + self.scope.as_ref().map_or(0, String::len)
+            + self.scope.as_ref().map_or(0, |s| allocation(s.len()))
     }
 }
