@@ -265,9 +265,10 @@ pub fn render(report: &Report) -> String {
     );
     let _ = writeln!(
         md,
-        "- Fix verified when the fixed storm left at most {} more alive tasks and {} MiB more live heap, no span outlived its request, and its p99 is at most {:.0} % of the leaky p99.\n",
+        "- Fix verified when the fixed storm left at most {} more alive tasks and {} MiB more live heap, no span outlived its request among the traces of at least {:.0} % of its traced requests (fewer found: the trace check could not be made, and the fix is not called verified), and its p99 is at most {:.0} % of the leaky p99.\n",
         t.fix_max_tasks_left,
         t.fix_max_heap_left_bytes >> 20,
+        t.min_trace_coverage * 100.0,
         t.fix_max_p99_ratio * 100.0
     );
 
