@@ -172,6 +172,12 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
 
     let (fleet, endpoints) = if native {
         let mut options = args.fleet.options();
+        // Room for every request's trace (the span check needs them all), with a margin.
+        let requests = config.warmup_s * u64::from(config.warmup_rate)
+            + 2 * config.storm_s * u64::from(config.rate);
+        options.max_traces = options
+            .max_traces
+            .max(u32::try_from(requests + requests / 4).unwrap_or(u32::MAX));
         let risk_env = [
             ("RISK_MODE", "leaky".to_owned()),
             (
