@@ -19,6 +19,10 @@ RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
 COPY --from=planner /build/recipe.json recipe.json
+# Issue 10: .cargo/config.toml carries `--cfg tokio_unstable` (task accounting by spawn site).
+# It must be in place before `cargo chef cook`, or the cooked dependencies are built without it
+# and the `COPY . .` below rebuilds them all. Set no RUSTFLAGS here: it would replace the flags.
+COPY .cargo .cargo
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bins \

@@ -6,6 +6,14 @@ CARGO ?= cargo
 COMPOSE ?= docker compose
 ADMIN_TOKEN ?= admin_leakstorm_demo
 
+# .cargo/config.toml builds with `--cfg tokio_unstable` (task accounting by spawn site). A RUSTFLAGS
+# variable replaces those flags rather than adding to them: say so instead of silently losing them.
+ifneq ($(RUSTFLAGS),)
+ifeq ($(findstring tokio_unstable,$(RUSTFLAGS)),)
+$(warning RUSTFLAGS replaces .cargo/config.toml's flags: add "--cfg tokio_unstable" to it, or task accounting by spawn site is compiled out)
+endif
+endif
+
 # Docker targets check for a running engine first and point to the native path otherwise.
 define need_docker
 	@docker info >/dev/null 2>&1 || { echo "No Docker engine is running here: use 'make native' (same fleet, no Docker) and 'make replay-native'."; exit 1; }
@@ -137,6 +145,15 @@ k8s-storm: ## Start (or restart) the distributed storm: the k6-operator TestRun 
 .PHONY: verify
 verify: ## Check the money invariants on the native fleet's database
 	target/debug/leakstorm verify
+
+.PHONY: tasks
+tasks: ## Live tasks per spawn site on each native service, with where they are parked
+	target/debug/leakstorm tasks
+
+.PHONY: bench
+bench: ## The cost of looking: telemetry off / traces / + task accounting / + console (release, ~5 min)
+	$(CARGO) build --release --workspace --bins
+	target/release/leakstorm bench
 
 .PHONY: chaos
 chaos: build ## Kill each service with SIGKILL during payments with retries, then check the invariants

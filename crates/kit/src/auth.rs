@@ -1,6 +1,8 @@
-//! Reading credentials from requests.
+//! Reading credentials from requests, and the admin token shared by every service's admin and
+//! debug routes.
 
 use actix_web::HttpRequest;
+use sha2::{Digest as _, Sha256};
 
 /// The token of an `Authorization: Bearer <token>` header, if present and well-formed.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
@@ -8,4 +10,30 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The admin token (`ADMIN_TOKEN`), kept as a digest.
+#[derive(Clone)]
+pub struct AdminToken {
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
+
+impl AdminToken {
+    pub fn new(token: &str) -> Self {
+        Self {
+            digest: Sha256::digest(token.as_bytes()).into(),
+        }
+    }
+
+    /// Whether the request carries this token as a bearer token. Comparing digests keeps the
+    /// comparison time independent of how much of the token matches.
+    pub fn admits(&self, req: &HttpRequest) -> bool {
+        bearer_token(req).is_some_and(|token| Self::new(token).digest == self.digest)
+    }
 }

@@ -35,6 +35,9 @@ pub fn env_millis(name: &str, default: Duration) -> Result<Duration, ConfigError
     env_or(name, default_ms).map(Duration::from_millis)
 }
 
+/// The local demo's admin token (documented as such; override with `ADMIN_TOKEN`).
+pub const DEMO_ADMIN_TOKEN: &str = "admin_leakstorm_demo";
+
 /// Where and how a service listens.
 #[derive(Debug, Clone)]
 pub struct ServerSettings {
@@ -45,11 +48,14 @@ pub struct ServerSettings {
     pub workers: usize,
     pub json_body_limit_bytes: usize,
     pub shutdown_timeout: Duration,
+    /// Guards `/debug/tasks` (and risk's `/admin/mode`).
+    pub admin_token: crate::auth::AdminToken,
 }
 
 impl ServerSettings {
     /// `HOST` (default 127.0.0.1), `PORT` (default `default_port`), `HTTP_WORKERS` (default 2),
-    /// `JSON_BODY_LIMIT_BYTES` (default 16 KiB), `SHUTDOWN_TIMEOUT_MS` (default 10 s).
+    /// `JSON_BODY_LIMIT_BYTES` (default 16 KiB), `SHUTDOWN_TIMEOUT_MS` (default 10 s),
+    /// `ADMIN_TOKEN` (default the local demo's `admin_leakstorm_demo`).
     pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
         Ok(Self {
             host: env_or("HOST", "127.0.0.1".to_owned())?,
@@ -57,6 +63,10 @@ impl ServerSettings {
             workers: env_or("HTTP_WORKERS", 2)?,
             json_body_limit_bytes: env_or("JSON_BODY_LIMIT_BYTES", 16 * 1024)?,
             shutdown_timeout: env_millis("SHUTDOWN_TIMEOUT_MS", Duration::from_secs(10))?,
+            admin_token: crate::auth::AdminToken::new(&env_or(
+                "ADMIN_TOKEN",
+                DEMO_ADMIN_TOKEN.to_owned(),
+            )?),
         })
     }
 
@@ -68,6 +78,7 @@ impl ServerSettings {
             workers: 1,
             json_body_limit_bytes: 16 * 1024,
             shutdown_timeout: Duration::from_secs(1),
+            admin_token: crate::auth::AdminToken::new(DEMO_ADMIN_TOKEN),
         }
     }
 }

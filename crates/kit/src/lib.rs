@@ -12,6 +12,8 @@
 //! - [`db`]: the Postgres pool (one schema per service), migrations, and pool-wait metrics.
 //! - [`metrics`]: the Prometheus registry with the metrics every service exports, including
 //!   `runtime_alive_tasks` summed over every actix worker runtime.
+//! - [`tasks`]: task accounting by spawn site (tokio's `runtime.spawn` spans), guarded task
+//!   dumps, `GET /debug/tasks`, and tokio-console.
 //! - [`deadline`]: the request budget carried between services in a header.
 //! - [`client`]: the traced HTTP client used for service-to-service calls.
 //! - [`healthcheck`]: the `healthcheck` subcommand every service binary answers.
@@ -29,6 +31,7 @@ pub mod healthcheck;
 pub mod metrics;
 pub mod root_span;
 pub mod server;
+pub mod tasks;
 pub mod telemetry;
 
 #[cfg(feature = "testing")]

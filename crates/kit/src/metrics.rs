@@ -2,6 +2,9 @@
 //! alert rules and the replay; see DESIGN.md):
 //!
 //! - `runtime_alive_tasks`: tokio tasks alive, summed over every actix worker runtime.
+//! - `runtime_alive_tasks_by_spawn_site{spawn_site}` and
+//!   `runtime_oldest_task_age_seconds{spawn_site}`: the same tasks by the `file:line` that
+//!   spawned them (every runtime of the process; see [`crate::tasks`]).
 //! - `process_resident_memory_bytes`, `process_heap_allocated_bytes` (jemalloc's live heap).
 //! - `http_server_request_duration_seconds{http_route,http_request_method,http_response_status_code}`.
 //! - `db_client_connections{state="used"|"idle"}`, `db_client_connection_wait_time_seconds`.
@@ -16,8 +19,8 @@ use std::{
 };
 
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder as _, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use tokio::runtime::Handle;
 
@@ -48,6 +51,16 @@ impl RuntimeRegistry {
         }
     }
 
+    /// The registered runtimes (for task dumps, which run on each of them).
+    pub fn handles(&self) -> Vec<Handle> {
+        self.handles
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// Tasks alive across all registered runtimes.
     pub fn alive_tasks(&self) -> usize {
         self.handles
@@ -68,6 +81,8 @@ struct Inner {
     registry: Registry,
     runtimes: RuntimeRegistry,
     alive_tasks: IntGauge,
+    site_tasks: IntGaugeVec,
+    site_oldest: GaugeVec,
     resident_memory: IntGauge,
     heap_allocated: IntGauge,
     http_duration: HistogramVec,
@@ -87,6 +102,22 @@ impl Metrics {
         let alive_tasks = IntGauge::new(
             "runtime_alive_tasks",
             "Tokio tasks alive, summed over every actix worker runtime.",
+        )
+        .expect("valid metric");
+        let site_tasks = IntGaugeVec::new(
+            Opts::new(
+                "runtime_alive_tasks_by_spawn_site",
+                "Tokio tasks alive by the code location (file:line) that spawned them.",
+            ),
+            &["spawn_site"],
+        )
+        .expect("valid metric");
+        let site_oldest = GaugeVec::new(
+            Opts::new(
+                "runtime_oldest_task_age_seconds",
+                "Age of the oldest alive tokio task, by the code location that spawned it.",
+            ),
+            &["spawn_site"],
         )
         .expect("valid metric");
         let resident_memory = IntGauge::new(
@@ -131,6 +162,8 @@ impl Metrics {
 
         for collector in [
             Box::new(alive_tasks.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(site_tasks.clone()),
+            Box::new(site_oldest.clone()),
             Box::new(resident_memory.clone()),
             Box::new(heap_allocated.clone()),
             Box::new(http_duration.clone()),
@@ -146,6 +179,8 @@ impl Metrics {
                 registry,
                 runtimes: RuntimeRegistry::default(),
                 alive_tasks,
+                site_tasks,
+                site_oldest,
                 resident_memory,
                 heap_allocated,
                 http_duration,
@@ -181,6 +216,20 @@ impl Metrics {
         inner
             .alive_tasks
             .set(gauge_value(inner.runtimes.alive_tasks()));
+        if let Some(sites) = crate::tasks::process_sites() {
+            // Every site seen so far, zero included, so that a drained site reads 0 rather
+            // than vanishing. Bounded by the spawn calls in the code.
+            for site in sites.snapshot(0) {
+                inner
+                    .site_tasks
+                    .with_label_values(&[&site.location])
+                    .set(gauge_value(site.alive));
+                inner
+                    .site_oldest
+                    .with_label_values(&[&site.location])
+                    .set(site.oldest.as_secs_f64());
+            }
+        }
         inner
             .resident_memory
             .set(gauge_value(alloc::resident_memory_bytes()));

@@ -1,5 +1,6 @@
 //! Builds a service's actix server: the shared middleware (root span, HTTP metrics,
-//! `traceresponse`), `/healthz`, `/readyz`, `/metrics`, JSON error handling, and the service's
+//! `traceresponse`), `/healthz`, `/readyz`, `/metrics`, `/debug/tasks` (admin token; see
+//! [`crate::tasks`]), JSON error handling, and the service's
 //! own routes. `build` binds (port 0 in tests, read back with [`Application::port`]); `run`
 //! serves until a signal or [`Application::handle`] stops it.
 
@@ -23,6 +24,7 @@ use crate::{
     error::{self, json_error},
     metrics::Metrics,
     root_span::{SemconvRootSpan, is_probe, traceresponse},
+    tasks::{self, dump::DumpGate, http::TaskDebug},
     telemetry::ServiceIdentity,
 };
 
@@ -61,6 +63,11 @@ impl Application {
             .port();
         let json_limit = settings.json_body_limit_bytes;
         let runtimes = platform.metrics.runtimes().clone();
+        let task_debug = web::Data::new(TaskDebug {
+            admin: settings.admin_token.clone(),
+            runtimes: runtimes.clone(),
+            gate: DumpGate::default(),
+        });
         let db = web::Data::new(platform.db);
         let metrics = web::Data::new(platform.metrics);
         let server = HttpServer::new(move || {
@@ -74,9 +81,11 @@ impl Application {
                 .app_data(error::query_config())
                 .app_data(db.clone())
                 .app_data(metrics.clone())
+                .app_data(task_debug.clone())
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(render_metrics))
+                .route("/debug/tasks", web::get().to(tasks::http::debug_tasks))
                 .configure(routes.clone())
                 .default_service(web::to(error::not_found))
         })

@@ -120,6 +120,8 @@ pub fn init(identity: ServiceIdentity) -> anyhow::Result<TelemetryGuard> {
     tracing_subscriber::registry()
         .with(log_layer)
         .with(trace_layer)
+        // Task accounting by spawn site and tokio-console: see crate::tasks.
+        .with(crate::tasks::layers(identity.default_port))
         .try_init()
         .context("installing the tracing subscriber")?;
     if let Some(provider) = &provider {

@@ -98,3 +98,16 @@ pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
             (name == series).then(|| value.parse().ok()).flatten()
         })
 }
+
+/// Installs task accounting by spawn site as this test process's subscriber (what
+/// `telemetry::init` does in a service), so that `/debug/tasks` and the per-site metrics see
+/// the tasks of apps spawned in the test. Idempotent.
+pub fn install_task_accounting() {
+    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
+    if let Err(e) = tracing_subscriber::registry()
+        .with(crate::tasks::layers(0))
+        .try_init()
+    {
+        eprintln!("task accounting: subscriber not installed: {e}");
+    }
+}

@@ -86,7 +86,10 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
         mode: ModeSwitch::new(config.mode, mode_gauge),
         admin_token_digest: server::token_digest(&config.admin_token),
     });
-    Application::build(&config.server, Platform { db, metrics }, move |cfg| {
+    // One admin token for risk's /admin/mode and kit's /debug/tasks.
+    let mut server = config.server.clone();
+    server.admin_token = kit::auth::AdminToken::new(&config.admin_token);
+    Application::build(&server, Platform { db, metrics }, move |cfg| {
         server::routes(cfg, state.clone())
     })
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{chaos, mode, replay, trace_store, up, verify};
+use leakstorm::commands::{bench, chaos, mode, replay, tasks, trace_store, up, verify};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +25,10 @@ enum Command {
     Replay(Box<replay::ReplayArgs>),
     /// Check the money invariants on a fleet's database (exits non-zero on any violation).
     Verify(verify::VerifyArgs),
+    /// The cost of looking: fast-path payments with telemetry off, traces, task accounting, console.
+    Bench(Box<bench::BenchArgs>),
+    /// Live tasks per spawn site on each service, with where they are parked (`/debug/tasks`).
+    Tasks(tasks::TasksArgs),
     /// Kill each service with SIGKILL during a storm with client retries, then check the money.
     Chaos(Box<chaos::ChaosArgs>),
     /// Only the trace store: OTLP/gRPC in, Jaeger UI and API out (the rehearsal's Jaeger).
@@ -46,6 +50,8 @@ async fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args).await,
         Command::Chaos(args) => chaos::run(*args).await,
         Command::TraceStore(args) => trace_store::run(args).await,
+        Command::Tasks(args) => tasks::run(args).await,
+        Command::Bench(args) => bench::run(*args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

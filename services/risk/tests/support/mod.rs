@@ -33,6 +33,7 @@ pub struct Snapshot {
 
 impl TestRisk {
     pub async fn spawn(mode: Mode, slow_dependency: Duration) -> Self {
+        kit::testing::install_task_accounting();
         let db = TestDatabase::create().await;
         let mut server = ServerSettings::for_tests();
         server.workers = 2;
@@ -105,6 +106,31 @@ impl TestRisk {
             .text()
             .await
             .expect("metrics text")
+    }
+
+    /// `GET /debug/tasks`, with a task dump when `dump` is set.
+    pub async fn debug_tasks(&self, dump: bool) -> kit::tasks::report::TasksReport {
+        self.http
+            .get(format!("{}/debug/tasks", self.url))
+            .query(&[("dump", if dump { "1" } else { "0" })])
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("debug/tasks answers")
+            .error_for_status()
+            .expect("debug/tasks succeeds")
+            .json()
+            .await
+            .expect("debug/tasks JSON")
+    }
+
+    pub async fn healthy(&self) -> bool {
+        self.http
+            .get(format!("{}/healthz", self.url))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
     }
 
     /// The two figures the leak alert and the dashboards read.

@@ -1,8 +1,10 @@
 //! The subcommands.
 
+pub mod bench;
 pub mod chaos;
 pub mod mode;
 pub mod replay;
+pub mod tasks;
 pub mod trace_store;
 pub mod up;
 pub mod verify;

@@ -5,12 +5,15 @@
 //!
 //! Module map: [`k6`] runs the load and reads its CSV; [`sampler`] scrapes metrics and prints
 //! progress; [`report`] holds the figures and the verdict; [`stats`] the arithmetic;
-//! [`markdown`] and [`charts`] the outputs.
+//! [`markdown`] and [`charts`] the outputs; [`root_cause`] watches `/debug/tasks` during each
+//! storm for the spawn site that holds the leaked tasks.
 
 pub mod charts;
 pub mod k6;
 pub mod markdown;
 pub mod report;
+pub mod root_cause;
+pub mod root_cause_md;
 pub mod sampler;
 pub mod stats;
 
@@ -81,7 +84,7 @@ pub struct Machine {
 }
 
 impl Machine {
-    fn read() -> Self {
+    pub fn read() -> Self {
         let memory_kib: u64 = std::fs::read_to_string("/proc/meminfo")
             .ok()
             .and_then(|m| {
@@ -145,6 +148,8 @@ struct PhaseRun {
     k6: K6Results,
     /// Spans that outlived their request, and traces found (counted after the last recovery).
     outliving: Option<(u64, u64)>,
+    /// Storms only: when and which spawn site was named as holding the alive tasks.
+    root_cause: Option<root_cause::RootCause>,
 }
 
 /// Runs the replay against a fleet that is up, writes the report, and returns it.
@@ -238,6 +243,13 @@ pub async fn run(
         sampler.set_phase(spec.name, spec.length);
         sampler.record(scraper.scrape_all().await);
         let start_s = scraper.elapsed();
+        let watch = (spec.load.is_some() && spec.name.ends_with("storm")).then(|| {
+            root_cause::RootCauseWatch::start(
+                endpoints.risk.clone(),
+                endpoints.admin_token.clone(),
+                thresholds.alert_tasks,
+            )
+        });
         let (load_end_s, k6) = match spec.load {
             Some((rate, share)) => {
                 let k6 = storm_run(&config, &endpoints, &tools, &dir, &spec, (rate, share));
@@ -256,6 +268,10 @@ pub async fn run(
                 (start_s, K6Results::default())
             }
         };
+        let root_cause = match watch {
+            Some(watch) => Some(watch.finish().await),
+            None => None,
+        };
         sampler.record(scraper.scrape_all().await);
         let end_s = scraper.elapsed();
         runs.push(PhaseRun {
@@ -265,6 +281,7 @@ pub async fn run(
             end_s,
             k6,
             outliving: None,
+            root_cause,
         });
     }
     let samples = sampler.stop().await;
@@ -429,6 +446,7 @@ fn phase_report(
         dropped_iterations: run.k6.dropped_iterations,
         traces_checked: checked,
         traces_sent: run.k6.traced.len() as u64,
+        root_cause: run.root_cause.clone(),
         start_s: start,
         load_end_s: run.load_end_s,
         end_s: end,

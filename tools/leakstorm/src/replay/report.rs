@@ -47,6 +47,8 @@ pub struct PhaseReport {
     /// Traces found in the trace store, of `traces_sent` traced requests (k6 recorded their ids).
     pub traces_checked: u64,
     pub traces_sent: u64,
+    /// Storms only: the spawn site named as holding the alive tasks, and when.
+    pub root_cause: Option<super::root_cause::RootCause>,
     /// Seconds since the replay started: the phase's start, its load's end, its end sample.
     pub start_s: f64,
     pub load_end_s: f64,
@@ -306,6 +308,7 @@ mod tests {
             dropped_iterations: 0,
             traces_checked: 800,
             traces_sent: 800,
+            root_cause: None,
             start_s: 0.0,
             load_end_s: 40.0,
             end_s: 42.0,

@@ -1,0 +1,158 @@
+//! The tracing layer that feeds [`SpawnSites`] from tokio's `runtime.spawn` spans.
+
+use std::{sync::Arc, time::Instant};
+
+use tracing::{
+    Metadata, Subscriber,
+    field::{Field, Visit},
+    span,
+    subscriber::Interest,
+};
+use tracing_subscriber::{
+    Layer,
+    filter::Filtered,
+    layer::{Context, Filter},
+    registry::LookupSpan,
+};
+
+use super::sites::{Site, SpawnSites};
+
+/// tokio's span for a task's whole life (`tokio/src/util/trace.rs`).
+const SPAWN_SPAN: &str = "runtime.spawn";
+const SPAWN_TARGET: &str = "tokio::task";
+
+/// Counts tokio tasks per spawn site. Add it with [`SpawnSiteLayer::filtered`] so that it sees
+/// nothing but `runtime.spawn` spans.
+pub struct SpawnSiteLayer {
+    sites: Arc<SpawnSites>,
+}
+
+/// Attached to each counted span, to find its site again when it closes.
+struct Tracked {
+    site: Arc<Site>,
+    spawned_at: Instant,
+    task_id: u64,
+}
+
+impl SpawnSiteLayer {
+    pub fn new(sites: Arc<SpawnSites>) -> Self {
+        Self { sites }
+    }
+
+    /// The layer behind its own per-layer filter: interest in tokio's spawn spans only, decided
+    /// once per callsite, so every other tokio callsite stays disabled at no per-event cost.
+    pub fn filtered<S>(self) -> Filtered<Self, SpawnSpansOnly, S>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.with_filter(SpawnSpansOnly)
+    }
+}
+
+/// Lets through tokio's `runtime.spawn` spans and nothing else.
+pub struct SpawnSpansOnly;
+
+fn is_spawn_span(meta: &Metadata<'_>) -> bool {
+    meta.is_span() && meta.name() == SPAWN_SPAN && meta.target() == SPAWN_TARGET
+}
+
+impl<S> Filter<S> for SpawnSpansOnly {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        is_spawn_span(meta)
+    }
+
+    /// tokio's spawn spans are TRACE: without this hint the subscriber's global maximum level
+    /// (taken from the other layers) could disable them before any filter is asked.
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if is_spawn_span(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+}
+
+impl<S> Layer<S> for SpawnSiteLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        let mut fields = SpawnFields {
+            sites: &self.sites,
+            file: None,
+            line: None,
+            task_id: None,
+            blocking: false,
+        };
+        attrs.record(&mut fields);
+        // Blocking-pool jobs are not tasks of a runtime (nor in `runtime_alive_tasks`).
+        if fields.blocking {
+            return;
+        }
+        let (Some(file), Some(line), Some(task_id)) = (fields.file, fields.line, fields.task_id)
+        else {
+            return;
+        };
+        let site = self.sites.site(file, line);
+        let spawned_at = Instant::now();
+        site.add(spawned_at, task_id);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Tracked {
+                site,
+                spawned_at,
+                task_id,
+            });
+        }
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id)
+            && let Some(tracked) = span.extensions().get::<Tracked>()
+        {
+            tracked.site.remove(tracked.spawned_at, tracked.task_id);
+        }
+    }
+}
+
+/// The fields of a `runtime.spawn` span that matter here. `loc.file` is the `&'static str` of
+/// the spawn call's `Location`, passed through unchanged: it is interned by address, so the
+/// per-spawn work neither allocates nor formats.
+struct SpawnFields<'s> {
+    sites: &'s SpawnSites,
+    file: Option<usize>,
+    line: Option<u32>,
+    task_id: Option<u64>,
+    blocking: bool,
+}
+
+impl Visit for SpawnFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "loc.file" {
+            self.file = Some(self.sites.intern_file(value));
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        match field.name() {
+            "loc.line" => self.line = u32::try_from(value).ok(),
+            "task.id" => self.task_id = Some(value),
+            _ => {}
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.record_u64(field, u64::try_from(value).unwrap_or_default());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "kind" {
+            // Only "blocking" matters; comparing the formatted value avoids depending on
+            // tokio's private kind type.
+            self.blocking = format!("{value:?}") == "blocking";
+        }
+    }
+}

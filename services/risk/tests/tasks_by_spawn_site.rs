@@ -1,0 +1,142 @@
+//! Task accounting by spawn site names the leak, both directions: in leaky mode the shard
+//! tasks that outlive their callers are counted at the `tokio::spawn` inside
+//! `DeepScorer::score_leaky` (services/risk/src/deep_scoring.rs) and `/debug/tasks` shows them
+//! parked in the slow dependency; in fixed mode the same load leaves no site with tasks. And a
+//! guarded task dump, asked for over and over under load, never takes the service down.
+
+mod support;
+
+use std::time::Duration;
+
+use kit::tasks::report::{SiteReport, TasksReport};
+use risk::types::Mode;
+use support::{SHARDS, TestRisk};
+
+const CALLERS: usize = 10;
+const LEAK_FILE: &str = "services/risk/src/deep_scoring.rs";
+
+/// The lines of `fn name` in deep_scoring.rs: from its signature to the next `fn`. The test
+/// names the function, so moving the spawn within it (or the function within the file) keeps
+/// the test meaningful.
+fn function_lines(name: &str) -> std::ops::Range<u32> {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/deep_scoring.rs"))
+        .expect("deep_scoring.rs readable");
+    let lines: Vec<&str> = source.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(&format!("fn {name}(")))
+        .expect("function present");
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.contains(" fn "))
+        .map_or(lines.len(), |i| start + 1 + i);
+    (start as u32 + 1)..(end as u32 + 1)
+}
+
+fn line_of(site: &SiteReport) -> Option<(&str, u32)> {
+    let (file, line) = site.site.rsplit_once(':')?;
+    Some((file, line.parse().ok()?))
+}
+
+fn deep_scoring_sites(report: &TasksReport) -> Vec<&SiteReport> {
+    report
+        .sites
+        .iter()
+        .filter(|s| s.site.starts_with(LEAK_FILE))
+        .collect()
+}
+
+#[tokio::test]
+async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
+    let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
+    risk.warm_up().await;
+    let _ = risk.storm(CALLERS, Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let report = risk.debug_tasks(true).await;
+    eprintln!("{report:#?}");
+    assert_eq!(report.accounting, "on");
+    let top = report.top_site().expect("a site holds tasks");
+    let (file, line) = line_of(top).expect("file:line");
+    assert_eq!(file, LEAK_FILE, "the top site is in deep_scoring.rs: {top:?}");
+    let score_leaky = function_lines("score_leaky");
+    assert!(
+        score_leaky.contains(&line),
+        "the top site's line {line} is inside DeepScorer::score_leaky (lines {score_leaky:?})"
+    );
+    assert!(
+        top.tasks >= CALLERS * SHARDS,
+        "every leaked shard is counted there: {} < {}",
+        top.tasks,
+        CALLERS * SHARDS
+    );
+    assert!(top.oldest_age_seconds >= 2.0, "they outlived their callers");
+    if cfg!(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))) {
+        assert_eq!(report.dump, "ok");
+        let parked = top.parked_in.as_deref().unwrap_or_default();
+        assert!(
+            parked.ends_with("SlowDependency::call"),
+            "a sample shard is parked in the slow dependency, not {parked:?}: {:#?}",
+            top.sample_stack
+        );
+    }
+
+    // The same figure in Prometheus, by the one `spawn_site` label.
+    let text = risk.metrics().await;
+    let series = format!("runtime_alive_tasks_by_spawn_site{{spawn_site=\"{}\"}}", top.site);
+    let exported = kit::testing::metric_value(&text, &series).expect("per-site gauge exported");
+    assert!(exported >= (CALLERS * SHARDS) as f64, "{series} = {exported}");
+}
+
+#[tokio::test]
+async fn fixed_mode_the_same_load_leaves_no_site_with_tasks() {
+    let risk = TestRisk::spawn(Mode::Fixed, Duration::from_secs(30)).await;
+    risk.warm_up().await;
+    let _ = risk.storm(CALLERS, Duration::from_secs(1)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let report = risk.debug_tasks(false).await;
+    eprintln!("{report:#?}");
+    assert_eq!(report.accounting, "on");
+    assert!(
+        deep_scoring_sites(&report).is_empty(),
+        "no deep-scoring task outlives its request: {:?}",
+        deep_scoring_sites(&report)
+    );
+    // Whatever else is alive (connections, the pool's reaper) is a handful, not a pile.
+    assert!(
+        report.sites.iter().all(|s| s.tasks < SHARDS),
+        "no site accumulated tasks: {:?}",
+        report.sites
+    );
+}
+
+#[tokio::test]
+async fn guarded_dumps_under_load_never_take_the_service_down() {
+    let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
+    risk.warm_up().await;
+    // Leaked shards keep running (and waking each other through the dependency's timers)
+    // while dumps are taken, concurrently, on both worker runtimes.
+    let storm = risk.storm(CALLERS, Duration::from_secs(1));
+    let dumps = futures::future::join_all((0..12).map(|_| risk.debug_tasks(true)));
+    let (_, reports) = tokio::join!(storm, dumps);
+    let outcomes: Vec<&str> = reports.iter().map(|r| r.dump.as_str()).collect();
+    eprintln!("dump outcomes: {outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| ["ok", "busy", "timed_out", "failed", "unavailable"].contains(o)),
+        "every dump request was answered with an outcome: {outcomes:?}"
+    );
+    // One at a time, then: each of these gets the gate to itself.
+    for _ in 0..5 {
+        let again = risk.debug_tasks(true).await;
+        if cfg!(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))) {
+            assert_eq!(again.dump, "ok", "an uncontended dump completes");
+        }
+    }
+    assert!(risk.healthy().await, "the service still answers after the dumps");
+    risk.assess(1_000, Duration::from_secs(5))
+        .await
+        .expect("and still serves assessments");
+}
