@@ -156,3 +156,68 @@ impl Visit for SpawnFields<'_> {
         }
     }
 }
+
+#[cfg(all(test, tokio_unstable))]
+mod tests {
+    use std::sync::Arc;
+
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    use super::*;
+
+    #[test]
+    fn counts_a_raw_tokio_spawn_at_its_line_until_the_task_ends() {
+        let sites = Arc::new(SpawnSites::default());
+        let subscriber = tracing_subscriber::registry()
+            .with(crate::tasks::layer::SpawnSiteLayer::new(sites.clone()).filtered());
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                let line = line!() + 1;
+                let task = tokio::spawn(async move { rx.await.ok() });
+                tokio::task::yield_now().await;
+                let snapshot = sites.snapshot(4);
+                let site = snapshot
+                    .iter()
+                    .find(|s| s.alive > 0 && s.location.ends_with(&format!(":{line}")))
+                    .unwrap_or_else(|| panic!("the spawn at line {line} is counted: {snapshot:?}"));
+                assert!(site.location.starts_with("crates/kit/src/tasks/layer.rs"));
+                assert_eq!(site.alive, 1);
+                let _ = tx.send(());
+                task.await.expect("task ends");
+                let after = sites.snapshot(4);
+                let site = after.iter().find(|s| s.location.ends_with(&format!(":{line}")));
+                assert_eq!(site.map(|s| s.alive), Some(0), "and uncounted when it ends");
+            });
+        });
+    }
+}
+
+#[cfg(all(test, tokio_unstable))]
+mod stack_tests {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn the_layers_telemetry_installs_count_spawns() {
+        let subscriber = tracing_subscriber::registry().with(crate::tasks::layers(0));
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                let task = tokio::spawn(async move { rx.await.ok() });
+                tokio::task::yield_now().await;
+                let sites = crate::tasks::process_sites().expect("installed");
+                let alive: usize = sites.snapshot(0).iter().map(|s| s.alive).sum();
+                assert!(alive >= 1, "{:?}", sites.snapshot(0));
+                let _ = tx.send(());
+                task.await.expect("task ends");
+            });
+        });
+    }
+}

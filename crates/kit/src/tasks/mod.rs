@@ -80,18 +80,21 @@ where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
     use tracing_subscriber::Layer as _;
-    let accounting = match process_layer() {
-        Some(layer) => layer.filtered().boxed(),
-        None => disabled(),
-    };
     #[cfg(feature = "console")]
-    let console = console::layer(default_http_port).unwrap_or_else(disabled);
+    let console = console::layer(default_http_port);
     #[cfg(not(feature = "console"))]
-    let console = {
+    let console: Option<Box<dyn tracing_subscriber::Layer<S> + Send + Sync>> = {
         let _ = default_http_port;
-        disabled()
+        None
     };
-    accounting.and_then(console).boxed()
+    // Combined only with a layer that does something: stacking the accounting layer with a
+    // never-interested placeholder made the pair miss tokio's spawn spans (see the tests).
+    match (process_layer(), console) {
+        (Some(accounting), None) => accounting.filtered().boxed(),
+        (Some(accounting), Some(console)) => accounting.filtered().and_then(console).boxed(),
+        (None, Some(console)) => console,
+        (None, None) => disabled(),
+    }
 }
 
 fn disabled<S>() -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
