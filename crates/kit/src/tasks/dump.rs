@@ -20,7 +20,8 @@ use tokio::{runtime::Handle, sync::Semaphore};
 /// Where a sample task of a site is parked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSample {
-    /// The innermost function of our own code on the stack.
+    /// The innermost frame of our own code on the stack: `path::to::function (file:line)`, or
+    /// just `file:line` where debug info names only an anonymous async block.
     pub parked_in: Option<String>,
     /// `function at file:line`, innermost first, runtime and std frames left out.
     pub frames: Vec<String>,
@@ -106,16 +107,12 @@ mod imp {
                 .flat_map(|dump| dump.tasks().iter())
                 .filter_map(|task| Some((task.id().to_string().parse().ok()?, task.trace())))
                 .collect();
-            let sample_ids: Vec<u64> = by_id.keys().take(5).copied().collect();
-            let wanted_ids: Vec<u64> = wanted.values().flat_map(|v| v.iter().take(2)).copied().collect();
-            tracing::info!(dumps = dumps.len(), traced = by_id.len(), ?sample_ids, ?wanted_ids, "DEBUG dump");
+
             wanted
                 .into_iter()
                 .filter_map(|(site, ids)| {
                     let trace = ids.iter().find_map(|id| by_id.get(id))?;
-                    let sample = frames::sample(trace);
-                    tracing::info!(site, frames = sample.frames.len(), backtraces = trace.resolve_backtraces().len(), "DEBUG sample");
-                    Some((site, sample))
+                    Some((site, frames::sample(trace)))
                 })
                 .collect()
         })

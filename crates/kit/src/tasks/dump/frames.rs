@@ -24,21 +24,35 @@ pub(super) fn sample(trace: &Trace) -> StackSample {
                 .filename()
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let place = format!("{}:{}", workspace_path(&file), symbol.lineno().unwrap_or(0));
+            let function = without_closures(name);
             if parked_in.is_none() && is_ours(&file) {
-                parked_in = Some(without_closures(name).to_owned());
+                parked_in = Some(if function.contains("::") {
+                    format!("{function} ({place})")
+                } else {
+                    place.clone()
+                });
             }
-            let line = format!(
-                "{} at {}:{}",
-                without_closures(name),
-                short_path(&file),
-                symbol.lineno().unwrap_or(0)
-            );
+            let line = format!("{function} at {place}");
             if frames.last() != Some(&line) && frames.len() < MAX_FRAMES {
                 frames.push(line);
             }
         }
     }
     StackSample { parked_in, frames }
+}
+
+/// Paths as the workspace names them: `/work/x/services/risk/src/a.rs` → `services/risk/src/a.rs`
+/// (the two directories above `src`); dependency and std paths shortened by [`short_path`].
+fn workspace_path(file: &str) -> String {
+    if !is_ours(file) {
+        return short_path(file).to_owned();
+    }
+    let parts: Vec<&str> = file.split('/').collect();
+    match parts.iter().rposition(|p| *p == "src") {
+        Some(src) if src >= 2 => parts[src - 2..].join("/"),
+        _ => file.to_owned(),
+    }
 }
 
 /// `risk::x::f::h0123456789abcdef` → `risk::x::f`.
@@ -101,5 +115,9 @@ mod tests {
             "risk::deep_scoring::SlowDependency::call"
         );
         assert_eq!(without_hash("a::hello"), "a::hello");
+        assert_eq!(
+            workspace_path("/work/wt10/services/risk/src/deep_scoring.rs"),
+            "services/risk/src/deep_scoring.rs"
+        );
     }
 }
