@@ -19,8 +19,9 @@ const LEAK_FILE: &str = "services/risk/src/deep_scoring.rs";
 /// names the function, so moving the spawn within it (or the function within the file) keeps
 /// the test meaningful.
 fn function_lines(name: &str) -> std::ops::Range<u32> {
-    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/deep_scoring.rs"))
-        .expect("deep_scoring.rs readable");
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/deep_scoring.rs"))
+            .expect("deep_scoring.rs readable");
     let lines: Vec<&str> = source.lines().collect();
     let start = lines
         .iter()
@@ -58,7 +59,10 @@ async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
     assert_eq!(report.accounting, "on");
     let top = report.top_site().expect("a site holds tasks");
     let (file, line) = line_of(top).expect("file:line");
-    assert_eq!(file, LEAK_FILE, "the top site is in deep_scoring.rs: {top:?}");
+    assert_eq!(
+        file, LEAK_FILE,
+        "the top site is in deep_scoring.rs: {top:?}"
+    );
     let score_leaky = function_lines("score_leaky");
     assert!(
         score_leaky.contains(&line),
@@ -71,7 +75,10 @@ async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
         CALLERS * SHARDS
     );
     assert!(top.oldest_age_seconds >= 2.0, "they outlived their callers");
-    if cfg!(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))) {
+    if cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )) {
         assert_eq!(report.dump, "ok");
         // Where a sample shard waits: in `SlowDependency::call`, named by function where debug
         // info has its path, else by a line of deep_scoring.rs inside that function.
@@ -91,9 +98,15 @@ async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
 
     // The same figure in Prometheus, by the one `spawn_site` label.
     let text = risk.metrics().await;
-    let series = format!("runtime_alive_tasks_by_spawn_site{{spawn_site=\"{}\"}}", top.site);
+    let series = format!(
+        "runtime_alive_tasks_by_spawn_site{{spawn_site=\"{}\"}}",
+        top.site
+    );
     let exported = kit::testing::metric_value(&text, &series).expect("per-site gauge exported");
-    assert!(exported >= (CALLERS * SHARDS) as f64, "{series} = {exported}");
+    assert!(
+        exported >= (CALLERS * SHARDS) as f64,
+        "{series} = {exported}"
+    );
 }
 
 #[tokio::test]
@@ -139,11 +152,17 @@ async fn guarded_dumps_under_load_never_take_the_service_down() {
     // One at a time, then: each of these gets the gate to itself.
     for _ in 0..5 {
         let again = risk.debug_tasks(true).await;
-        if cfg!(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))) {
+        if cfg!(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        )) {
             assert_eq!(again.dump, "ok", "an uncontended dump completes");
         }
     }
-    assert!(risk.healthy().await, "the service still answers after the dumps");
+    assert!(
+        risk.healthy().await,
+        "the service still answers after the dumps"
+    );
     risk.assess(1_000, Duration::from_secs(5))
         .await
         .expect("and still serves assessments");

@@ -18,7 +18,10 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
     let wanted = std::env::var("TOKIO_CONSOLE").unwrap_or_default();
-    if !matches!(wanted.trim().to_ascii_lowercase().as_str(), "1" | "true" | "on") {
+    if !matches!(
+        wanted.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "on"
+    ) {
         return None;
     }
     let port = 6669 + default_http_port.saturating_sub(8080);

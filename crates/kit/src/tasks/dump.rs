@@ -29,7 +29,9 @@ pub struct StackSample {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DumpError {
-    #[error("task dumps are not available in this build (Linux x86_64/aarch64 with tokio_unstable only)")]
+    #[error(
+        "task dumps are not available in this build (Linux x86_64/aarch64 with tokio_unstable only)"
+    )]
     Unavailable,
     #[error("another task dump is running")]
     Busy,

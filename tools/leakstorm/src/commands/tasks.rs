@@ -38,10 +38,7 @@ pub struct TasksArgs {
 
 pub async fn run(args: TasksArgs) -> anyhow::Result<()> {
     let targets: Vec<(String, String)> = match (&args.service, &args.url) {
-        (service, Some(url)) => vec![(
-            service.clone().unwrap_or_else(|| url.clone()),
-            url.clone(),
-        )],
+        (service, Some(url)) => vec![(service.clone().unwrap_or_else(|| url.clone()), url.clone())],
         (Some(service), None) => SERVICES
             .iter()
             .filter(|(name, _)| name == service)

@@ -95,7 +95,10 @@ async fn watch_storm(
             // One dump, for where they are parked; it may fail or be busy, and then the count
             // alone names the site.
             if let Ok(dumped) = tasks::fetch(&url, &admin_token, true).await
-                && let Some(site) = dumped.sites.iter().find(|s| Some(&s.site) == found.site.as_ref())
+                && let Some(site) = dumped
+                    .sites
+                    .iter()
+                    .find(|s| Some(&s.site) == found.site.as_ref())
             {
                 found.parked_in = site.parked_in.clone();
                 found.sample_stack = site.sample_stack.clone();

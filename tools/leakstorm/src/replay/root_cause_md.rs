@@ -35,7 +35,9 @@ pub fn section(leaky: &PhaseReport, fixed: &PhaseReport) -> String {
                     }
                     md.push_str("```\n");
                 }
-                None => md.push_str("No sample stack: the task dump was not available or did not finish.\n"),
+                None => md.push_str(
+                    "No sample stack: the task dump was not available or did not finish.\n",
+                ),
             }
         }
         _ => md.push_str("The leaky storm did not name a spawn site (see the table above).\n"),
