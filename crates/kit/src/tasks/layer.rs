@@ -86,11 +86,13 @@ where
             file: None,
             line: None,
             task_id: None,
-            blocking: false,
+            runtime_task: false,
         };
         attrs.record(&mut fields);
-        // Blocking-pool jobs are not tasks of a runtime (nor in `runtime_alive_tasks`).
-        if fields.blocking {
+        // Runtime tasks only (`tokio::spawn`, `JoinSet::spawn`, `Handle::spawn`): what
+        // `runtime_alive_tasks` counts. Blocking-pool jobs, `block_on` and `LocalSet` tasks (actix
+        // runs every connection as one, and they pile up behind stuck handlers) are left out.
+        if !fields.runtime_task {
             return;
         }
         let (Some(file), Some(line), Some(task_id)) = (fields.file, fields.line, fields.task_id)
@@ -126,7 +128,7 @@ struct SpawnFields<'s> {
     file: Option<usize>,
     line: Option<u32>,
     task_id: Option<u64>,
-    blocking: bool,
+    runtime_task: bool,
 }
 
 impl Visit for SpawnFields<'_> {
@@ -150,9 +152,9 @@ impl Visit for SpawnFields<'_> {
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "kind" {
-            // Only "blocking" matters; comparing the formatted value avoids depending on
-            // tokio's private kind type.
-            self.blocking = format!("{value:?}") == "blocking";
+            // tokio's kinds: task, local, blocking, block_on. Comparing the formatted value
+            // avoids depending on tokio's private kind type.
+            self.runtime_task = format!("{value:?}") == "task";
         }
     }
 }

@@ -10,7 +10,8 @@ pub struct TasksReport {
     /// Tasks alive over every runtime of the process, by tokio's own count (`num_alive_tasks`
     /// summed over the actix worker runtimes).
     pub runtime_alive_tasks: usize,
-    /// Alive tasks over all spawn sites (every runtime of the process, blocking jobs excluded).
+    /// Alive tasks over all spawn sites: runtime tasks of every runtime of the process
+    /// (`LocalSet` tasks, blocking jobs and `block_on` futures excluded).
     pub accounted_tasks: usize,
     /// What happened to the task dump: `not_requested`, `ok`, `unavailable` (not Linux
     /// x86_64/aarch64), `busy` (another dump is running), `timed_out`, `failed`.
