@@ -90,7 +90,7 @@ fn allocation(len: usize) -> usize {
 }
 
 fn attrs_bytes(attrs: &[Attr]) -> usize {
-    allocation(attrs.len() * size_of::<Attr>()) + attrs.iter().map(Attr::heap_bytes).sum::<usize>()
+    allocation(std::mem::size_of_val(attrs)) + attrs.iter().map(Attr::heap_bytes).sum::<usize>()
 }
 
 /// The emitting service: OTLP's resource. Shared by the spans of one service instance.
