@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1.7
 # One multi-stage build for every binary of the workspace. cargo-chef caches the dependency layer:
 # changing a service's code rebuilds only the workspace crates. Each service is a small target
 # on distroless (no shell, no package manager) running as a non-root user.
@@ -6,9 +5,10 @@
 ARG RUST_VERSION=1.95
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS chef
-# protoc builds the embedded trace store's gRPC code (leakstorm CLI).
+# The slim image has only ca-certificates, gcc and libc6-dev beyond Debian's base. protoc builds
+# the embedded trace store's gRPC code (leakstorm CLI); make runs tikv-jemalloc-sys's build.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends protobuf-compiler \
+ && apt-get install -y --no-install-recommends make protobuf-compiler \
  && rm -rf /var/lib/apt/lists/*
 RUN cargo install --locked cargo-chef --version 0.1.78
 WORKDIR /build

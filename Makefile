@@ -14,10 +14,18 @@ $(warning RUSTFLAGS replaces .cargo/config.toml's flags: add "--cfg tokio_unstab
 endif
 endif
 
-# Docker targets check for a running engine first and point to the native path otherwise.
+# Docker targets check for a docker CLI, a running engine the user may use, and Compose v2 first,
+# and say which is missing (the native path needs none of them).
 define need_docker
-	@docker info >/dev/null 2>&1 || { echo "No Docker engine is running here: use 'make native' (same fleet, no Docker) and 'make replay-native'."; exit 1; }
+	@scripts/need-docker.sh
 endef
+
+# The replay container writes ./reports as the user running make (not the image's uid 65532,
+# which may not write a directory the host user created). Docker would create a missing bind
+# mount source owned by root, so every target that mounts it creates it first.
+export LEAKSTORM_UID ?= $(shell id -u)
+export LEAKSTORM_GID ?= $(shell id -g)
+export COMPOSE
 
 .PHONY: help
 help: ## List the targets
@@ -81,22 +89,24 @@ down: ## Stop the Docker fleet (keeps volumes)
 .PHONY: storm
 storm: ## Drive the incident: k6 storm against the gateway (RATE=20 DURATION=5m DEEP_SHARE=0.2)
 	$(need_docker)
-	$(COMPOSE) --profile storm run --rm k6
+	@scripts/storm.sh
 
 .PHONY: fix
 fix: ## Switch risk to the fixed mode at run time (no restart)
 	$(need_docker)
+	@mkdir -p reports
 	$(COMPOSE) run --rm --no-deps --entrypoint /usr/local/bin/leakstorm replay mode fixed --risk-url http://risk:8082
 
 .PHONY: break
 break: ## Switch risk back to the leaky mode
 	$(need_docker)
+	@mkdir -p reports
 	$(COMPOSE) run --rm --no-deps --entrypoint /usr/local/bin/leakstorm replay mode leaky --risk-url http://risk:8082
 
 .PHONY: replay
 replay: ## The incident replay against the Docker fleet: reports/<run>/report.md (REPLAY_PROFILE=quick|full)
 	$(need_docker)
-	mkdir -p reports
+	@mkdir -p reports
 	$(COMPOSE) --profile replay run --rm replay
 	@scripts/oom-check.sh
 
@@ -116,9 +126,15 @@ clean: ## Remove the Docker fleet with its volumes, and local reports and run di
 	-docker info >/dev/null 2>&1 && $(COMPOSE) --profile storm --profile replay down --volumes --remove-orphans
 	rm -rf reports .leakstorm
 
+.PHONY: rehearsal
+rehearsal: ## The Docker path for real on this engine, with stand-in images built here (root; docs/rehearsal.md)
+	$(need_docker)
+	scripts/rehearsal/rehearse.py
+
 .PHONY: check-compose
 check-compose: ## Validate compose.yaml, the Prometheus files and the collector/Jaeger configs offline
 	scripts/check_observability.py
+	scripts/check_docker_path.py
 
 # deploy/k8s reads otel-config/, prometheus/, grafana/ and k6/ through generators: files outside
 # the kustomization directory, which kustomize only loads with this flag (docs/kubernetes.md).

@@ -4,7 +4,10 @@
 use anyhow::bail;
 use clap::Args;
 
-use super::up::{FleetArgs, wait_for_stop_signal};
+use super::{
+    mode::ModeRestore,
+    up::{FleetArgs, wait_for_stop_signal},
+};
 use crate::{
     fleet::NativeFleet,
     replay::{self, Endpoints, ReplayConfig, Tools, report::Thresholds},
@@ -247,10 +250,19 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         (None, endpoints)
     };
 
+    // The replay switches risk's mode; a fleet it did not start (compose) gets back the mode it
+    // had, or a later `make storm` would silently run against the fixed mode.
+    let restore = match &fleet {
+        None => Some(ModeRestore::read(&endpoints.risk, &endpoints.admin_token).await?),
+        Some(_) => None,
+    };
     let outcome = tokio::select! {
         outcome = replay::run(config, endpoints, tools, thresholds) => Some(outcome),
         _ = wait_for_stop_signal() => None,
     };
+    if let Some(restore) = restore {
+        restore.apply().await;
+    }
     if let (Some(fleet), true, Some(Ok(_))) = (&fleet, args.keep_running, &outcome) {
         eprintln!(
             "leakstorm: the fleet keeps running: Jaeger UI at {} — Ctrl-C stops it",

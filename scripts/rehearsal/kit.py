@@ -1,0 +1,98 @@
+"""Helpers for the rehearsal driver: commands, HTTP, docker stats sampling, the summary."""
+import json
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+
+UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "kB": 1000, "MB": 1000**2, "GB": 1000**3}
+
+
+def sh(cmd, env=None, check=False, timeout=None, capture=True):
+    """Runs a shell command; its output goes to the terminal unless captured."""
+    result = subprocess.run(cmd, shell=True, env=env, text=True, timeout=timeout,
+                            capture_output=capture)
+    if check and result.returncode != 0:
+        raise StepFailed(f"`{cmd}` exited {result.returncode}: {(result.stderr or '')[-400:]}")
+    return result
+
+
+def get_json(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def wait_for(what, probe, timeout_s, every_s=3):
+    """Polls `probe` until it returns a truthy value; raises StepFailed after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+            if last:
+                return last
+        except Exception as err:  # a probe may fail while the thing starts up
+            last = err
+        time.sleep(every_s)
+    raise StepFailed(f"{what}: not within {timeout_s} s (last: {last})")
+
+
+class StepFailed(Exception):
+    pass
+
+
+def parse_bytes(text):
+    match = re.match(r"([\d.]+)\s*([A-Za-z]+)", text.strip())
+    return int(float(match.group(1)) * UNITS.get(match.group(2), 1)) if match else 0
+
+
+def container_memory():
+    """`docker stats` once: memory in use per compose service (container names leakstorm-<svc>-N)."""
+    out = sh("docker stats --no-stream --format '{{.Name}}\t{{.MemUsage}}'").stdout
+    memory = {}
+    for line in out.splitlines():
+        name, _, usage = line.partition("\t")
+        match = re.match(r"leakstorm-(.+)-\d+$", name)
+        if match:
+            memory[match.group(1)] = parse_bytes(usage.split("/")[0])
+    return memory
+
+
+class PeakMemory:
+    """Samples `docker stats` in the background and keeps each container's highest figure."""
+
+    def __init__(self):
+        self.peak, self._stop = {}, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.is_set():
+            for name, used in container_memory().items():
+                self.peak[name] = max(used, self.peak.get(name, 0))
+            self._stop.wait(1)
+
+
+def mib(n):
+    return f"{n / 1024**2:.0f} MiB"
+
+
+def print_table(steps, images, idle, peak):
+    print("\n== rehearsal summary ==")
+    print(f"{'step':<28} {'result':<6} {'seconds':>8}  detail")
+    for s in steps:
+        print(f"{s['step']:<28} {s['result']:<6} {s['seconds']:>8.1f}  {s['detail']}")
+    print("\nimage sizes")
+    for name, size in sorted(images.items()):
+        print(f"  {name:<46} {mib(size):>10}")
+    print("\ncontainer memory (docker stats): idle / storm peak")
+    for name in sorted(set(idle) | set(peak)):
+        print(f"  {name:<16} {mib(idle.get(name, 0)):>10} / {mib(peak.get(name, 0)):>10}")
