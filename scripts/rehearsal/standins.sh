@@ -42,6 +42,13 @@ SOURCES
   printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d" && chmod +x "$rootfs/usr/sbin/policy-rc.d"
   printf 'APT::Install-Recommends "false";\n' >"$rootfs/etc/apt/apt.conf.d/docker-no-recommends"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+  # The host's own extra CAs (a TLS-inspecting egress proxy, as on this machine and many company
+  # networks): without them cargo in the build container cannot reach crates.io. They join the
+  # trust store when an image installs ca-certificates; the official images do not have them.
+  if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    mkdir -p "$rootfs/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
+  fi
   tar -C "$rootfs" -c . | docker import -c 'CMD ["bash"]' - "$base" >/dev/null
   rm -rf "$rootfs"
 }
@@ -66,6 +73,7 @@ stage_rust() {
   for proxy in cargo rustc rustdoc cargo-clippy cargo-fmt clippy-driver rustfmt rust-gdb rust-gdbgui rust-lldb; do
     ln -s rustup "$ctx/cargo/bin/$proxy"
   done
+  chmod -R a+w "$ctx/rustup" "$ctx/cargo"
 }
 
 stage() {
