@@ -91,7 +91,9 @@ stage() {
 
 build_base
 export DOCKER_BUILDKIT=0   # no buildx here; the classic builder is enough for these
+# Arguments, if any, pick stand-ins by folder name (standins.sh rust jaeger).
 grep -vE '^\s*(#|$)' docker/standins/images.txt | while read -r tag dir; do
+  [[ $# == 0 || " $* " == *" $dir "* ]] || continue
   started=$(date +%s)
   ctx=$(stage "$dir")
   docker build --quiet --network host -t "$tag" "$ctx" >/dev/null 2>"$work/build-$dir.log" \
