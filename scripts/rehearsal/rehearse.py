@@ -8,7 +8,7 @@ import datetime
 import json
 import os
 import pathlib
-import re
+import socket
 import sys
 import time
 
@@ -19,7 +19,24 @@ os.chdir(ROOT)
 FILES = "compose.yaml:scripts/rehearsal/compose.rehearsal.yaml"
 ENV = {**os.environ, "COMPOSE_FILE": FILES, "RATE": os.environ.get("REHEARSAL_RATE", "20"),
        "DURATION": os.environ.get("REHEARSAL_STORM", "60s"), "REPLAY_PROFILE": os.environ.get("REPLAY_PROFILE", "quick")}
-PROM, JAEGER = "http://127.0.0.1:9090", "http://127.0.0.1:16686"
+
+
+def free_port(usual):
+    """The usual port if nothing listens on it, else one the kernel picks."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", usual))
+            return usual
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            return probe.getsockname()[1]
+
+
+PORTS = {"REHEARSAL_GATEWAY_PORT": free_port(8080), "REHEARSAL_JAEGER_PORT": free_port(16686),
+         "REHEARSAL_PROMETHEUS_PORT": free_port(9090)}
+ENV.update({k: str(v) for k, v in PORTS.items()})
+PROM = f"http://127.0.0.1:{PORTS['REHEARSAL_PROMETHEUS_PORT']}"
+JAEGER = f"http://127.0.0.1:{PORTS['REHEARSAL_JAEGER_PORT']}"
 HEALTHCHECKED = {"postgres", "ledger", "risk", "payments", "gateway", "jaeger", "prometheus"}
 steps, figures = [], {"images": {}, "memory_idle": {}, "memory_peak": {}}
 
@@ -194,7 +211,8 @@ def main():
     print_table(steps, figures["images"], figures["memory_idle"], figures["memory_peak"])
     out = ROOT / "reports" / f"rehearsal-{started:%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"started_at": started.isoformat(), "settings": {k: ENV[k] for k in ("RATE", "DURATION", "REPLAY_PROFILE")},
+    settings = {k: ENV[k] for k in ("RATE", "DURATION", "REPLAY_PROFILE", *PORTS)}
+    out.write_text(json.dumps({"started_at": started.isoformat(), "settings": settings,
                                "steps": steps, **figures}, indent=2))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     failed = [s["step"] for s in steps if s["result"] != "ok"]
