@@ -60,7 +60,11 @@ impl ModeRestore {
 
     pub async fn apply(self) {
         let deadline = Deadline::after(Duration::from_secs(5));
-        match self.risk.set_mode(self.mode, &self.admin_token, deadline).await {
+        match self
+            .risk
+            .set_mode(self.mode, &self.admin_token, deadline)
+            .await
+        {
             Ok(mode) => eprintln!(
                 "leakstorm: risk is back in the {} mode it had before the replay",
                 mode.as_str()
