@@ -76,18 +76,12 @@ stage_rust() {
   chmod -R a+w "$ctx/rustup" "$ctx/cargo"
 }
 
-# jaeger: the trace store is the leakstorm binary that `make build` (and CI's `make test`) built.
-# A debug build reads the Jaeger UI's files at run time from the crate's folder in the cargo
-# registry (rust-embed embeds them only in release builds): the image gets them at that path.
+# jaeger: the trace store is the leakstorm binary that `make build` (and CI's `make test`) built;
+# it carries the Jaeger UI's files (rust-embed's debug-embed, see the workspace Cargo.toml).
 stage_trace_store() {
-  local ctx=$1 version ui
+  local ctx=$1
   cargo build --quiet --workspace --bins
   cp target/debug/leakstorm "$ctx/leakstorm"
-  version=$(grep -A1 '^name = "otlp-embedded"' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
-  ui=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/otlp-embedded-"$version"/jaeger-ui/build | head -n1)
-  [[ -d "$ui" ]] || { echo "standins: the Jaeger UI files of otlp-embedded $version were not found" >&2; exit 1; }
-  cp -a "$ui" "$ctx/jaeger-ui"
-  echo "$ui" >"$ctx/jaeger-ui.path"
 }
 
 stage() {

@@ -4,7 +4,8 @@
 use axum::{
     Json, Router,
     extract::{Path, Query, RawQuery, State},
-    http::StatusCode,
+    http::{StatusCode, header},
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -45,7 +46,20 @@ pub fn router(store: SharedStore, limits: Limits) -> Router {
         max_length: 0,
         max_memory_usage: 0,
     });
-    api.fallback_service(otlp_embedded::ui_app(assets, "/"))
+    let ui = otlp_embedded::ui_app(assets, "/").layer(middleware::map_response(spa_page_ok));
+    api.fallback_service(ui)
+}
+
+/// The UI's client-side routes (`/`, `/search`, `/trace/…`) come back from `otlp-embedded` as a
+/// 307 without a `Location`, carrying the page: answer them 200 as Jaeger does, so that
+/// healthchecks and `wget --spider` see a working UI.
+async fn spa_page_ok(mut response: Response) -> Response {
+    if response.status() == StatusCode::TEMPORARY_REDIRECT
+        && !response.headers().contains_key(header::LOCATION)
+    {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }
 
 /// Jaeger's response envelope.

@@ -257,6 +257,13 @@ async fn the_jaeger_ui_is_served_beside_the_api() {
     let response = reqwest::get(format!("{}/search", harness.api))
         .await
         .expect("UI answers");
+    assert_eq!(
+        response.status(),
+        200,
+        "a client-side route answers 200, as Jaeger does"
+    );
+    let root = reqwest::get(&harness.api).await.expect("UI answers");
+    assert_eq!(root.status(), 200, "/ answers 200 (healthchecks probe it)");
     let page = response.text().await.expect("a page");
     assert!(
         page.contains("<base href=\"/\""),
