@@ -72,6 +72,7 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
         .context("registering cancelled counter")?;
 
     let store = store::RiskStore::new(db.clone());
+    let admin_token = kit::auth::AdminToken::new(&config.admin_token);
     let state = Arc::new(server::RiskState {
         scorer: deep_scoring::DeepScorer::new(
             store.clone(),
@@ -84,11 +85,11 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
         store,
         rules: config.rules,
         mode: ModeSwitch::new(config.mode, mode_gauge),
-        admin_token_digest: server::token_digest(&config.admin_token),
+        admin_token: admin_token.clone(),
     });
     // One admin token for risk's /admin/mode and kit's /debug/tasks.
     let mut server = config.server.clone();
-    server.admin_token = kit::auth::AdminToken::new(&config.admin_token);
+    server.admin_token = admin_token;
     Application::build(&server, Platform { db, metrics }, move |cfg| {
         server::routes(cfg, state.clone())
     })

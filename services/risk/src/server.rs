@@ -3,8 +3,12 @@
 use std::{sync::Arc, time::Duration};
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use kit::{deadline::RequestBudget, error::ApiError, impl_response_error};
-use sha2::{Digest as _, Sha256};
+use kit::{
+    auth::{AdminAuthError, AdminToken},
+    deadline::RequestBudget,
+    error::ApiError,
+    impl_response_error,
+};
 use tracing::field::Empty;
 use uuid::Uuid;
 
@@ -25,11 +29,7 @@ pub struct RiskState {
     pub scorer: DeepScorer,
     pub rules: RuleSettings,
     pub mode: ModeSwitch,
-    pub admin_token_digest: [u8; 32],
-}
-
-pub fn token_digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    pub admin_token: AdminToken,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, state: Arc<RiskState>) {
@@ -122,37 +122,11 @@ async fn assess(
     Ok(HttpResponse::Ok().json(stored))
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    #[error("send the admin token as Authorization: Bearer <token>")]
-    Unauthorized,
-}
-
-impl ApiError for AdminError {
-    fn status(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
-    }
-
-    fn code(&self) -> &'static str {
-        "unauthorized"
-    }
-}
-
-impl_response_error!(AdminError);
-
-fn authorize(req: &HttpRequest, state: &RiskState) -> Result<(), AdminError> {
-    // Comparing digests keeps the comparison time independent of how much of the token matches.
-    match kit::auth::bearer_token(req) {
-        Some(token) if token_digest(token) == state.admin_token_digest => Ok(()),
-        _ => Err(AdminError::Unauthorized),
-    }
-}
-
 async fn get_mode(
     req: HttpRequest,
     state: web::Data<RiskState>,
-) -> Result<HttpResponse, AdminError> {
-    authorize(&req, &state)?;
+) -> Result<HttpResponse, AdminAuthError> {
+    state.admin_token.authorize(&req)?;
     Ok(HttpResponse::Ok().json(ModeBody {
         mode: state.mode.get(),
     }))
@@ -162,8 +136,8 @@ async fn put_mode(
     req: HttpRequest,
     state: web::Data<RiskState>,
     body: web::Json<ModeBody>,
-) -> Result<HttpResponse, AdminError> {
-    authorize(&req, &state)?;
+) -> Result<HttpResponse, AdminAuthError> {
+    state.admin_token.authorize(&req)?;
     let previous = state.mode.get();
     state.mode.set(body.mode);
     tracing::warn!(

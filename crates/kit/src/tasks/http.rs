@@ -3,14 +3,17 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::{
     dump::{self, DumpError, DumpGate},
     report::{SiteReport, TasksReport},
 };
-use crate::{auth::AdminToken, error::ApiError, impl_response_error, metrics::RuntimeRegistry};
+use crate::{
+    auth::{AdminAuthError, AdminToken},
+    metrics::RuntimeRegistry,
+};
 
 /// What the handler needs, shared by every worker.
 #[derive(Clone)]
@@ -30,24 +33,6 @@ pub struct TasksQuery {
     limit: Option<usize>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DebugTasksError {
-    #[error("send the admin token as Authorization: Bearer <token>")]
-    Unauthorized,
-}
-
-impl ApiError for DebugTasksError {
-    fn status(&self) -> StatusCode {
-        StatusCode::UNAUTHORIZED
-    }
-
-    fn code(&self) -> &'static str {
-        "unauthorized"
-    }
-}
-
-impl_response_error!(DebugTasksError);
-
 /// Tasks ids sampled per site for the dump: the oldest few (any one found in the dump will do).
 const SAMPLE_IDS_PER_SITE: usize = 8;
 
@@ -55,10 +40,8 @@ pub async fn debug_tasks(
     req: HttpRequest,
     state: web::Data<TaskDebug>,
     query: web::Query<TasksQuery>,
-) -> Result<HttpResponse, DebugTasksError> {
-    if !state.admin.admits(&req) {
-        return Err(DebugTasksError::Unauthorized);
-    }
+) -> Result<HttpResponse, AdminAuthError> {
+    state.admin.authorize(&req)?;
     let wants_dump = matches!(query.dump.as_deref(), Some("1" | "true" | "yes"));
     let limit = query.limit.unwrap_or(20);
     Ok(HttpResponse::Ok().json(report(&state, wants_dump, limit).await))
