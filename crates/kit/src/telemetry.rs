@@ -11,9 +11,7 @@
 use anyhow::Context as _;
 use opentelemetry::{KeyValue, global, trace::TracerProvider as _};
 use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
-use tracing_subscriber::{
-    EnvFilter, Layer as _, layer::SubscriberExt as _, util::SubscriberInitExt as _,
-};
+use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _, registry::LookupSpan};
 
 /// Who a service is, as compiled in. `OTEL_SERVICE_NAME` overrides the name at run time.
 #[derive(Debug, Clone, Copy)]
@@ -82,10 +80,14 @@ pub fn resource(identity: ServiceIdentity) -> Resource {
     builder.build()
 }
 
-/// Installs logging and (unless disabled) OTLP trace export. Call once, inside the runtime.
-pub fn init(identity: ServiceIdentity) -> anyhow::Result<TelemetryGuard> {
-    global::set_text_map_propagator(TraceContextPropagator::new());
-
+/// The subscriber stack every service runs, before task accounting wraps it
+/// ([`crate::tasks::dispatch`]): JSON logs filtered by `RUST_LOG`, spans to `provider`'s tracer
+/// when exporting, and tokio-console when switched on. Public for the task-accounting benchmark,
+/// which measures this very stack.
+pub fn subscriber_stack(
+    identity: ServiceIdentity,
+    provider: Option<&SdkTracerProvider>,
+) -> impl tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync + 'static {
     let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let log_layer = tracing_subscriber::fmt::layer()
         .json()
@@ -93,6 +95,24 @@ pub fn init(identity: ServiceIdentity) -> anyhow::Result<TelemetryGuard> {
         .with_current_span(false)
         .with_span_list(true)
         .with_filter(log_filter);
+
+    let trace_layer = provider.map(|provider| {
+        // Our own spans and the HTTP ones; the transport crates' internals would only add noise.
+        let export_filter = EnvFilter::new("info,h2=off,hyper=off,tonic=off,tower=off,sqlx=off");
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer(identity.name))
+            .with_filter(export_filter)
+    });
+    tracing_subscriber::registry()
+        .with(log_layer)
+        .with(trace_layer)
+        // tokio-console, when switched on: see crate::tasks.
+        .with(crate::tasks::layers(identity.default_port))
+}
+
+/// Installs logging and (unless disabled) OTLP trace export. Call once, inside the runtime.
+pub fn init(identity: ServiceIdentity) -> anyhow::Result<TelemetryGuard> {
+    global::set_text_map_propagator(TraceContextPropagator::new());
 
     let provider = if export_disabled() {
         None
@@ -109,20 +129,9 @@ pub fn init(identity: ServiceIdentity) -> anyhow::Result<TelemetryGuard> {
         )
     };
 
-    let trace_layer = provider.as_ref().map(|provider| {
-        // Our own spans and the HTTP ones; the transport crates' internals would only add noise.
-        let export_filter = EnvFilter::new("info,h2=off,hyper=off,tonic=off,tower=off,sqlx=off");
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer(identity.name))
-            .with_filter(export_filter)
-    });
-
-    tracing_subscriber::registry()
-        .with(log_layer)
-        .with(trace_layer)
-        // Task accounting by spawn site and tokio-console: see crate::tasks.
-        .with(crate::tasks::layers(identity.default_port))
-        .try_init()
+    // Task accounting by spawn site wraps the stack (crate::tasks::subscriber).
+    let stack = subscriber_stack(identity, provider.as_ref());
+    tracing::dispatcher::set_global_default(crate::tasks::dispatch(stack))
         .context("installing the tracing subscriber")?;
     if let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());

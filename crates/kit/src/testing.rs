@@ -103,11 +103,9 @@ pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
 /// `telemetry::init` does in a service), so that `/debug/tasks` and the per-site metrics see
 /// the tasks of apps spawned in the test. Idempotent.
 pub fn install_task_accounting() {
-    use tracing_subscriber::{layer::SubscriberExt as _, util::SubscriberInitExt as _};
-    if let Err(e) = tracing_subscriber::registry()
-        .with(crate::tasks::layers(0))
-        .try_init()
-    {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let stack = tracing_subscriber::registry().with(crate::tasks::layers(0));
+    if let Err(e) = tracing::dispatcher::set_global_default(crate::tasks::dispatch(stack)) {
         eprintln!("task accounting: subscriber not installed: {e}");
     }
 }

@@ -12,16 +12,21 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use tracing_subscriber::{Layer, registry::LookupSpan};
 
+/// Whether `TOKIO_CONSOLE` is `1`/`true`/`on`.
+pub fn wanted() -> bool {
+    let wanted = std::env::var("TOKIO_CONSOLE").unwrap_or_default();
+    matches!(
+        wanted.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "on"
+    )
+}
+
 /// The console layer when `TOKIO_CONSOLE` is `1`/`true`/`on`.
 pub fn layer<S>(default_http_port: u16) -> Option<Box<dyn Layer<S> + Send + Sync>>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
-    let wanted = std::env::var("TOKIO_CONSOLE").unwrap_or_default();
-    if !matches!(
-        wanted.trim().to_ascii_lowercase().as_str(),
-        "1" | "true" | "on"
-    ) {
+    if !wanted() {
         return None;
     }
     let port = 6669 + default_http_port.saturating_sub(8080);

@@ -1,13 +1,10 @@
-//! The tracing layer that feeds [`SpawnSites`] from tokio's `runtime.spawn` spans.
+//! The tracing layer that feeds [`SpawnSites`] from tokio's `runtime.spawn` spans inside the
+//! subscriber stack: used with tokio-console, which needs those spans in the registry too
+//! (otherwise [`super::subscriber`] counts them more cheaply, in front of the stack).
 
 use std::{sync::Arc, time::Instant};
 
-use tracing::{
-    Metadata, Subscriber,
-    field::{Field, Visit},
-    span,
-    subscriber::Interest,
-};
+use tracing::{Metadata, Subscriber, span, subscriber::Interest};
 use tracing_subscriber::{
     Layer,
     filter::Filtered,
@@ -15,11 +12,10 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use super::sites::{Site, SpawnSites};
-
-/// tokio's span for a task's whole life (`tokio/src/util/trace.rs`).
-const SPAWN_SPAN: &str = "runtime.spawn";
-const SPAWN_TARGET: &str = "tokio::task";
+use super::{
+    fields::{SpawnFields, is_spawn_span},
+    sites::{Site, SpawnSites},
+};
 
 /// Counts tokio tasks per spawn site. Add it with [`SpawnSiteLayer::filtered`] so that it sees
 /// nothing but `runtime.spawn` spans.
@@ -52,10 +48,6 @@ impl SpawnSiteLayer {
 /// Lets through tokio's `runtime.spawn` spans and nothing else.
 pub struct SpawnSpansOnly;
 
-fn is_spawn_span(meta: &Metadata<'_>) -> bool {
-    meta.is_span() && meta.name() == SPAWN_SPAN && meta.target() == SPAWN_TARGET
-}
-
 impl<S> Filter<S> for SpawnSpansOnly {
     fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
         is_spawn_span(meta)
@@ -81,25 +73,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-        let mut fields = SpawnFields {
-            sites: &self.sites,
-            file: None,
-            line: None,
-            task_id: None,
-            runtime_task: false,
-        };
+        let mut fields = SpawnFields::new(&self.sites);
         attrs.record(&mut fields);
-        // Runtime tasks only (`tokio::spawn`, `JoinSet::spawn`, `Handle::spawn`): what
-        // `runtime_alive_tasks` counts. Blocking-pool jobs, `block_on` and `LocalSet` tasks (actix
-        // runs every connection as one, and they pile up behind stuck handlers) are left out.
-        if !fields.runtime_task {
-            return;
-        }
-        let (Some(file), Some(line), Some(task_id)) = (fields.file, fields.line, fields.task_id)
-        else {
+        let Some(task) = fields.runtime_task() else {
             return;
         };
-        let site = self.sites.site(file, line);
+        let (site, task_id) = (self.sites.site(task.file, task.line), task.task_id);
         let spawned_at = Instant::now();
         site.add(spawned_at, task_id);
         if let Some(span) = ctx.span(id) {
@@ -116,45 +95,6 @@ where
             && let Some(tracked) = span.extensions().get::<Tracked>()
         {
             tracked.site.remove(tracked.spawned_at, tracked.task_id);
-        }
-    }
-}
-
-/// The fields of a `runtime.spawn` span that matter here. `loc.file` is the `&'static str` of
-/// the spawn call's `Location`, passed through unchanged: it is interned by address, so the
-/// per-spawn work neither allocates nor formats.
-struct SpawnFields<'s> {
-    sites: &'s SpawnSites,
-    file: Option<usize>,
-    line: Option<u32>,
-    task_id: Option<u64>,
-    runtime_task: bool,
-}
-
-impl Visit for SpawnFields<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "loc.file" {
-            self.file = Some(self.sites.intern_file(value));
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        match field.name() {
-            "loc.line" => self.line = u32::try_from(value).ok(),
-            "task.id" => self.task_id = Some(value),
-            _ => {}
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record_u64(field, u64::try_from(value).unwrap_or_default());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "kind" {
-            // tokio's kinds: task, local, blocking, block_on. Comparing the formatted value
-            // avoids depending on tokio's private kind type.
-            self.runtime_task = format!("{value:?}") == "task";
         }
     }
 }
@@ -196,31 +136,6 @@ mod tests {
                     .iter()
                     .find(|s| s.location.ends_with(&format!(":{line}")));
                 assert_eq!(site.map(|s| s.alive), Some(0), "and uncounted when it ends");
-            });
-        });
-    }
-}
-
-#[cfg(all(test, tokio_unstable))]
-mod stack_tests {
-    use tracing_subscriber::layer::SubscriberExt as _;
-
-    #[test]
-    fn the_layers_telemetry_installs_count_spawns() {
-        let subscriber = tracing_subscriber::registry().with(crate::tasks::layers(0));
-        tracing::subscriber::with_default(subscriber, || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-                let task = tokio::spawn(async move { rx.await.ok() });
-                tokio::task::yield_now().await;
-                let sites = crate::tasks::process_sites().expect("installed");
-                let alive: usize = sites.snapshot(0).iter().map(|s| s.alive).sum();
-                assert!(alive >= 1, "{:?}", sites.snapshot(0));
-                let _ = tx.send(());
-                task.await.expect("task ends");
             });
         });
     }

@@ -5,19 +5,22 @@
 //! How: built with `--cfg tokio_unstable` (see `.cargo/config.toml`) and tokio's `tracing`
 //! feature, tokio opens a `runtime.spawn` span for every task it spawns, carrying the spawn
 //! location (`loc.file`, `loc.line`) and the task id, and closes it when the task is gone
-//! (finished, aborted or dropped). [`SpawnSiteLayer`] counts those spans per location. It needs
-//! no cooperation from the spawning code, so a raw `tokio::spawn` in a handler is caught exactly
-//! as written, on every runtime of the process — the actix workers' runtimes included, which
-//! actix-server builds itself where no runtime hook could reach.
+//! (finished, aborted or dropped). Counting those spans per location needs no cooperation from
+//! the spawning code, so a raw `tokio::spawn` in a handler is caught exactly as written, on every
+//! runtime of the process — the actix workers' runtimes included, which actix-server builds
+//! itself where no runtime hook could reach.
 //!
-//! Cost: the layer sees only `runtime.spawn` spans (its filter answers `Interest::never` for
-//! every other tokio callsite, so tokio's resource and poll instrumentation stays disabled), and
-//! the log and trace-export layers filter by level, so they never see them. What remains is a
-//! span per task and an enter/exit per poll; `leakstorm bench` measures it. The switch
-//! `LEAKSTORM_TASK_ACCOUNTING=off` leaves the layer out (see [`enabled_by_env`]).
+//! Cost: tokio enters a task's span on every poll. [`SpawnSpanSubscriber`] sits in front of the
+//! subscriber stack and answers for those spans itself, so a poll costs one bit test instead of
+//! the registry's span-stack and reference-count work (`cargo bench -p leakstorm-kit --bench
+//! task_accounting` measures both). With tokio-console on, which needs the spans in the registry,
+//! [`SpawnSiteLayer`] counts them inside the stack instead. `LEAKSTORM_TASK_ACCOUNTING=off`
+//! leaves accounting out (see [`enabled_by_env`]).
 //!
 //! - [`sites`]: the counts and oldest ages per spawn site.
-//! - [`layer`]: the tracing layer and its filter.
+//! - [`fields`]: recognising a spawn span and reading its location and task id.
+//! - [`subscriber`]: the wrapper that counts spawn spans off the registry (the default).
+//! - [`layer`]: the tracing layer that counts them in the registry (with tokio-console).
 //! - [`dump`]: guarded tokio task dumps, for a sample async stack per site (Linux x86_64/aarch64).
 //! - [`report`]: the JSON shape of `GET /debug/tasks`, shared with `leakstorm tasks`.
 //! - [`http`]: the `GET /debug/tasks` handler (admin token).
@@ -26,15 +29,18 @@
 #[cfg(feature = "console")]
 pub mod console;
 pub mod dump;
+pub(crate) mod fields;
 pub mod http;
 pub mod layer;
 pub mod report;
 pub mod sites;
+pub mod subscriber;
 
 use std::sync::{Arc, OnceLock};
 
 pub use layer::SpawnSiteLayer;
 pub use sites::SpawnSites;
+pub use subscriber::SpawnSpanSubscriber;
 
 /// The spawn-site table of this process. Process-wide like the tracing subscriber that feeds it
 /// (one per process, installed once by `telemetry::init`); set once, never replaced.
@@ -54,27 +60,39 @@ pub fn enabled_by_env() -> bool {
     )
 }
 
-/// The layer to add to the process's subscriber, or `None` when switched off or not compiled
-/// in. Call once; later calls share the same table.
-pub fn process_layer() -> Option<SpawnSiteLayer> {
+/// The process's spawn-site table, created on first use; `None` when accounting is switched off
+/// or not compiled in.
+fn process_table() -> Option<Arc<SpawnSites>> {
     if !INSTRUMENTED || !enabled_by_env() {
         return None;
     }
-    let sites = PROCESS_SITES.get_or_init(|| Arc::new(SpawnSites::default()));
-    Some(SpawnSiteLayer::new(sites.clone()))
+    Some(
+        PROCESS_SITES
+            .get_or_init(|| Arc::new(SpawnSites::default()))
+            .clone(),
+    )
 }
 
-/// The process's spawn-site table, once [`process_layer`] has been installed.
+/// The process's spawn-site table, once [`dispatch`] (or [`layers`]) has installed accounting.
 pub fn process_sites() -> Option<Arc<SpawnSites>> {
     PROCESS_SITES.get().cloned()
 }
 
-/// The layers `telemetry::init` adds: spawn-site accounting (unless switched off) and
-/// tokio-console (when `TOKIO_CONSOLE=1` and built with the `console` feature).
+/// Whether tokio-console is switched on (and compiled in).
+fn console_wanted() -> bool {
+    #[cfg(feature = "console")]
+    return console::wanted();
+    #[cfg(not(feature = "console"))]
+    false
+}
+
+/// The layers `telemetry::init` adds to the stack: tokio-console when `TOKIO_CONSOLE=1`, and
+/// beside it (the console keeps tokio's spans in the registry anyway) spawn-site accounting as a
+/// layer. Without the console this adds nothing: [`dispatch`] does the accounting.
 ///
-/// A switched-off layer is a layer that is never interested, not an `Option::None`: a `None`
-/// layer answers `Interest::always`, which turns every per-layer `never` below it into
-/// `sometimes` and would make tokio's disabled instrumentation cost a filter check per event.
+/// Nothing is a layer that is never interested, not an `Option::None`: a `None` layer answers
+/// `Interest::always`, which turns every per-layer `never` below it into `sometimes` and would
+/// make tokio's disabled instrumentation cost a filter check per event.
 pub fn layers<S>(default_http_port: u16) -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
@@ -89,11 +107,27 @@ where
     };
     // Combined only with a layer that does something: stacking the accounting layer with a
     // never-interested placeholder made the pair miss tokio's spawn spans (see the tests).
-    match (process_layer(), console) {
-        (Some(accounting), None) => accounting.filtered().boxed(),
-        (Some(accounting), Some(console)) => accounting.filtered().and_then(console).boxed(),
-        (None, Some(console)) => console,
-        (None, None) => disabled(),
+    match (console, process_table()) {
+        (Some(console), Some(sites)) => SpawnSiteLayer::new(sites)
+            .filtered()
+            .and_then(console)
+            .boxed(),
+        (Some(console), None) => console,
+        (None, _) => disabled(),
+    }
+}
+
+/// The process's dispatcher for `stack`: wrapped in [`SpawnSpanSubscriber`] unless accounting is
+/// off or tokio-console is on (then [`layers`] put the accounting in the stack).
+pub fn dispatch<S>(stack: S) -> tracing::Dispatch
+where
+    S: tracing::Subscriber + Send + Sync + 'static,
+{
+    match process_table() {
+        Some(sites) if !console_wanted() => {
+            tracing::Dispatch::new(SpawnSpanSubscriber::new(stack, sites))
+        }
+        _ => tracing::Dispatch::new(stack),
     }
 }
 
@@ -105,4 +139,29 @@ where
     tracing_subscriber::layer::Identity::new()
         .with_filter(tracing_subscriber::filter::LevelFilter::OFF)
         .boxed()
+}
+
+#[cfg(all(test, tokio_unstable))]
+mod tests {
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[test]
+    fn what_telemetry_installs_counts_spawns() {
+        let dispatch = super::dispatch(tracing_subscriber::registry().with(super::layers(0)));
+        tracing::dispatcher::with_default(&dispatch, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                let task = tokio::spawn(async move { rx.await.ok() });
+                tokio::task::yield_now().await;
+                let sites = super::process_sites().expect("installed");
+                let alive: usize = sites.snapshot(0).iter().map(|s| s.alive).sum();
+                assert!(alive >= 1, "{:?}", sites.snapshot(0));
+                let _ = tx.send(());
+                task.await.expect("task ends");
+            });
+        });
+    }
 }
