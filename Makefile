@@ -167,9 +167,9 @@ tasks: ## Live tasks per spawn site on each native service, with where they are 
 	target/debug/leakstorm tasks
 
 .PHONY: bench
-bench: ## The cost of looking: telemetry off / traces / + task accounting / + console (release, ~5 min)
+bench: ## The cost of looking: telemetry off / traces / + task accounting / + console (release; ROUNDS=3 for medians, ~7 min per round)
 	$(CARGO) build --release --workspace --bins
-	target/release/leakstorm bench
+	target/release/leakstorm bench --rounds $(or $(ROUNDS),1)
 
 .PHONY: chaos
 chaos: build ## Kill each service with SIGKILL during payments with retries, then check the invariants

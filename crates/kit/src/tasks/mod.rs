@@ -15,7 +15,7 @@
 //! the registry's span-stack and reference-count work (`cargo bench -p leakstorm-kit --bench
 //! task_accounting` measures both). With tokio-console on, which needs the spans in the registry,
 //! [`SpawnSiteLayer`] counts them inside the stack instead. `LEAKSTORM_TASK_ACCOUNTING=off`
-//! leaves accounting out (see [`enabled_by_env`]).
+//! leaves accounting out (see [`placement_from_env`]).
 //!
 //! - [`sites`]: the counts and oldest ages per spawn site.
 //! - [`fields`]: recognising a spawn span and reading its location and task id.
@@ -49,21 +49,36 @@ static PROCESS_SITES: OnceLock<Arc<SpawnSites>> = OnceLock::new();
 /// Whether tokio's instrumentation is compiled in (`--cfg tokio_unstable`).
 pub const INSTRUMENTED: bool = cfg!(tokio_unstable);
 
-/// `LEAKSTORM_TASK_ACCOUNTING=off` (or `0`, `false`) leaves the accounting layer out. Default on:
-/// its cost on this fleet is small (see the README's cost-of-looking table) and the one time
-/// you need it is the time you did not plan for.
-pub fn enabled_by_env() -> bool {
+/// Where spawn-site accounting sits, from `LEAKSTORM_TASK_ACCOUNTING`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `on` (the default): in front of the subscriber stack ([`SpawnSpanSubscriber`]), unless
+    /// tokio-console is on, which needs tokio's spans in the registry (then as [`Self::Layer`]).
+    Front,
+    /// `layer`: inside the stack ([`SpawnSiteLayer`]), every poll through the registry. How
+    /// accounting first worked; kept so that `leakstorm bench` can show the difference.
+    Layer,
+    /// `off` (or `0`, `false`, `no`): no accounting; tokio's spawn spans stay disabled.
+    Off,
+}
+
+/// The placement `LEAKSTORM_TASK_ACCOUNTING` asks for. On by default: its cost on this fleet is
+/// small (see the README's cost-of-looking table) and the one time you need it is the time you
+/// did not plan for.
+pub fn placement_from_env() -> Placement {
     let value = std::env::var("LEAKSTORM_TASK_ACCOUNTING").unwrap_or_default();
-    !matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "off" | "0" | "false" | "no"
-    )
+    match value.trim().to_ascii_lowercase().as_str() {
+        "off" | "0" | "false" | "no" => Placement::Off,
+        "layer" => Placement::Layer,
+        _ if console_wanted() => Placement::Layer,
+        _ => Placement::Front,
+    }
 }
 
 /// The process's spawn-site table, created on first use; `None` when accounting is switched off
 /// or not compiled in.
 fn process_table() -> Option<Arc<SpawnSites>> {
-    if !INSTRUMENTED || !enabled_by_env() {
+    if !INSTRUMENTED || placement_from_env() == Placement::Off {
         return None;
     }
     Some(
@@ -87,8 +102,8 @@ fn console_wanted() -> bool {
 }
 
 /// The layers `telemetry::init` adds to the stack: tokio-console when `TOKIO_CONSOLE=1`, and
-/// beside it (the console keeps tokio's spans in the registry anyway) spawn-site accounting as a
-/// layer. Without the console this adds nothing: [`dispatch`] does the accounting.
+/// spawn-site accounting as a layer when it sits inside the stack ([`Placement::Layer`], which
+/// the console implies). By default this adds nothing: [`dispatch`] does the accounting.
 ///
 /// Nothing is a layer that is never interested, not an `Option::None`: a `None` layer answers
 /// `Interest::always`, which turns every per-layer `never` below it into `sometimes` and would
@@ -105,26 +120,31 @@ where
         let _ = default_http_port;
         None
     };
+    let accounting = match placement_from_env() {
+        Placement::Layer => process_table(),
+        Placement::Front | Placement::Off => None,
+    };
     // Combined only with a layer that does something: stacking the accounting layer with a
     // never-interested placeholder made the pair miss tokio's spawn spans (see the tests).
-    match (console, process_table()) {
-        (Some(console), Some(sites)) => SpawnSiteLayer::new(sites)
+    match (accounting, console) {
+        (Some(sites), Some(console)) => SpawnSiteLayer::new(sites)
             .filtered()
             .and_then(console)
             .boxed(),
-        (Some(console), None) => console,
-        (None, _) => disabled(),
+        (Some(sites), None) => SpawnSiteLayer::new(sites).filtered().boxed(),
+        (None, Some(console)) => console,
+        (None, None) => disabled(),
     }
 }
 
-/// The process's dispatcher for `stack`: wrapped in [`SpawnSpanSubscriber`] unless accounting is
-/// off or tokio-console is on (then [`layers`] put the accounting in the stack).
+/// The process's dispatcher for `stack`: wrapped in [`SpawnSpanSubscriber`] when accounting sits
+/// in front ([`Placement::Front`]; otherwise [`layers`] put it in the stack, or it is off).
 pub fn dispatch<S>(stack: S) -> tracing::Dispatch
 where
     S: tracing::Subscriber + Send + Sync + 'static,
 {
-    match process_table() {
-        Some(sites) if !console_wanted() => {
+    match (placement_from_env(), process_table()) {
+        (Placement::Front, Some(sites)) => {
             tracing::Dispatch::new(SpawnSpanSubscriber::new(stack, sites))
         }
         _ => tracing::Dispatch::new(stack),

@@ -1,6 +1,7 @@
 //! `leakstorm bench`: the cost of looking. Drives fast-path payments through the native fleet
-//! once per telemetry configuration — off, traces, traces + task accounting, traces + task
-//! accounting + tokio-console — each on a fresh fleet, and measures for each: p50/p99 at a fixed
+//! once per telemetry configuration — off, traces, traces + task accounting (as a layer, as it
+//! was, and in front of the stack, as it is), traces + task accounting + tokio-console — each
+//! on a fresh fleet, and measures for each: p50/p99 at a fixed
 //! arrival rate, CPU milliseconds per payment per process at that rate, and payments/s at
 //! saturation. Writes `bench.json` and `bench.md` to `<out>/bench-<time>/`.
 //!
@@ -30,8 +31,9 @@ pub struct Setup {
     pub env: &'static [(&'static str, &'static str)],
 }
 
-/// The four configurations, cheapest first.
-pub const SETUPS: [Setup; 4] = [
+/// The configurations, cheapest first; the layer placement is the one accounting had before
+/// it moved in front of the subscriber stack (kit::tasks::subscriber), kept to show the change.
+pub const SETUPS: [Setup; 5] = [
     Setup {
         name: "telemetry off",
         env: &[
@@ -44,6 +46,10 @@ pub const SETUPS: [Setup; 4] = [
         env: &[("LEAKSTORM_TASK_ACCOUNTING", "off")],
     },
     Setup {
+        name: "traces + task accounting as a layer (before)",
+        env: &[("LEAKSTORM_TASK_ACCOUNTING", "layer")],
+    },
+    Setup {
         name: "traces + task accounting",
         env: &[],
     },
@@ -52,6 +58,22 @@ pub const SETUPS: [Setup; 4] = [
         env: &[("TOKIO_CONSOLE", "1")],
     },
 ];
+
+impl Setup {
+    /// The name as a file-name part: letters, digits and `_` only. It names the setup's run
+    /// directory, and pg_ctl hands paths to `/bin/sh` (a `(` in one broke the data directory).
+    pub fn slug(&self) -> String {
+        let mut slug = String::new();
+        for c in self.name.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.ends_with('_') {
+                slug.push('_');
+            }
+        }
+        slug.trim_end_matches('_').to_owned()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct BenchPlan {
@@ -68,11 +90,16 @@ pub struct BenchPlan {
     pub out: PathBuf,
     /// Run only the setups whose names contain one of these (all when empty).
     pub only: Vec<String>,
+    /// How many times to run every setup, interleaved (setup A, B, C, then A, B, C again), so
+    /// that a slow drift of a shared machine lands on every setup alike; the table shows medians.
+    pub rounds: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SetupResult {
     pub setup: String,
+    /// 1-based: which pass over the setups this was.
+    pub round: u32,
     pub rate: u32,
     pub fixed_rate: LoadSummary,
     pub saturation: LoadSummary,
@@ -90,6 +117,8 @@ pub struct BenchReport {
     pub rate: u32,
     pub vus: u32,
     pub seconds: u64,
+    pub rounds: u32,
+    /// Every setup of every round, in the order they ran.
     pub results: Vec<SetupResult>,
 }
 
@@ -99,13 +128,17 @@ pub async fn run(plan: BenchPlan) -> anyhow::Result<(BenchReport, PathBuf)> {
         .out
         .join(format!("bench-{}", started_at.format("%Y%m%d-%H%M%S")));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut results = Vec::new();
-    for setup in SETUPS
+    let setups: Vec<&Setup> = SETUPS
         .iter()
         .filter(|s| plan.only.is_empty() || plan.only.iter().any(|o| s.name.contains(o.as_str())))
-    {
-        eprintln!("▶ {}", setup.name);
-        results.push(run_setup(&plan, setup, &dir).await?);
+        .collect();
+    let rounds = plan.rounds.max(1);
+    let mut results = Vec::new();
+    for round in 1..=rounds {
+        for setup in &setups {
+            eprintln!("▶ {} (round {round} of {rounds})", setup.name);
+            results.push(run_setup(&plan, setup, round, &dir).await?);
+        }
     }
     let report = BenchReport {
         started_at: started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -113,6 +146,7 @@ pub async fn run(plan: BenchPlan) -> anyhow::Result<(BenchReport, PathBuf)> {
         rate: plan.rate,
         vus: plan.vus,
         seconds: plan.seconds,
+        rounds,
         results,
     };
     std::fs::write(
@@ -127,10 +161,12 @@ pub async fn run(plan: BenchPlan) -> anyhow::Result<(BenchReport, PathBuf)> {
 async fn run_setup(
     plan: &BenchPlan,
     setup: &Setup,
+    round: u32,
     dir: &std::path::Path,
 ) -> anyhow::Result<SetupResult> {
     let postgres_port = free_port()?;
-    let run_dir = plan.run_dir.join(setup.name.replace([' ', '+'], "_"));
+    let tag = format!("{}-r{round}", setup.slug());
+    let run_dir = plan.run_dir.join(&tag);
     let mut options = FleetOptions::new(run_dir.clone());
     options.ports = Ports {
         postgres: postgres_port,
@@ -143,18 +179,36 @@ async fn run_setup(
         .chain([("RUST_LOG".to_owned(), "warn".to_owned())])
         .collect();
     let mut fleet = NativeFleet::start(options).await?;
-    let outcome = measure(plan, setup, dir, &mut fleet, &run_dir, postgres_port).await;
+    let point = Point {
+        setup,
+        round,
+        tag: &tag,
+        dir,
+        run_dir: &run_dir,
+        postgres_port,
+    };
+    let outcome = measure(plan, &point, &mut fleet).await;
     fleet.stop().await;
     outcome
 }
 
+/// One setup in one round: where its files go.
+struct Point<'a> {
+    setup: &'a Setup,
+    round: u32,
+    /// File-name part for this setup and round.
+    tag: &'a str,
+    /// The report directory (k6 summaries).
+    dir: &'a std::path::Path,
+    /// The fleet's run directory (its Postgres data).
+    run_dir: &'a std::path::Path,
+    postgres_port: u16,
+}
+
 async fn measure(
     plan: &BenchPlan,
-    setup: &Setup,
-    dir: &std::path::Path,
+    point: &Point<'_>,
     fleet: &mut NativeFleet,
-    run_dir: &std::path::Path,
-    postgres_port: u16,
 ) -> anyhow::Result<SetupResult> {
     let gateway = fleet.url("gateway").context("the fleet has a gateway")?;
     let services: Vec<(String, u32)> = fleet
@@ -163,19 +217,19 @@ async fn measure(
         .filter_map(|(name, _)| Some((name.to_owned(), fleet.service_mut(name)?.pid()?)))
         .collect();
     let postmaster = [
-        run_dir.join("postgres/data"),
-        std::env::temp_dir().join(format!("leakstorm-postgres-{postgres_port}/data")),
+        point.run_dir.join("postgres/data"),
+        std::env::temp_dir().join(format!("leakstorm-postgres-{}/data", point.postgres_port)),
     ]
     .iter()
     .find_map(|d| cpu::postmaster_pid(d));
-    let tag = setup.name.replace([' ', '+'], "_");
+    let tag = point.tag;
     let load = |shape: LoadShape, seconds: u64, name: &str| k6::Load {
         binary: plan.k6.clone(),
         script: plan.k6_dir.join("bench.js"),
         base_url: gateway.clone(),
         shape,
         seconds,
-        summary: dir.join(format!("k6-{tag}-{name}.json")),
+        summary: point.dir.join(format!("k6-{tag}-{name}.json")),
     };
 
     load(
@@ -201,7 +255,8 @@ async fn measure(
         .map(|(k, s)| (k, s * 1000.0 / payments))
         .collect();
     Ok(SetupResult {
-        setup: setup.name.to_owned(),
+        setup: point.setup.name.to_owned(),
+        round: point.round,
         rate: plan.rate,
         saturation_payments_per_s: saturation.succeeded() / plan.seconds as f64,
         cpu_ms_per_payment_total: cpu_ms_per_payment.values().sum(),

@@ -24,6 +24,10 @@ pub struct BenchArgs {
     /// Only the setups whose names contain this (repeatable), e.g. `--only console`.
     #[arg(long)]
     pub only: Vec<String>,
+    /// Runs of every setup, interleaved; the table gives each figure's median over the rounds
+    /// (fleet runs differ by ~10 % on a 2-core machine, so one round cannot show a few percent).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: u32,
     /// Logs and the throwaway Postgres clusters go here.
     #[arg(long, default_value = ".leakstorm/bench")]
     pub run_dir: PathBuf,
@@ -47,6 +51,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         k6_dir: args.tools.k6_dir,
         out: args.tools.out,
         only: args.only,
+        rounds: args.rounds,
     })
     .await?;
     print!("{}", bench::table::render(&report));
