@@ -158,9 +158,16 @@ pub async fn usable_by_cluster_owner(dir: &Path) -> bool {
     if !Uid::effective().is_root() {
         return true;
     }
+    // Absolute: a relative path is looked up from the current directory, which the test
+    // inherits, so it would pass under a root-only parent that Postgres's own absolute paths
+    // cannot cross (a checkout in /root, or in a 0700 temp dir).
+    let Ok(dir) = std::path::absolute(dir) else {
+        return false;
+    };
     Command::new("runuser")
         .args(["-u", "postgres", "--", "test", "-x"])
-        .arg(dir)
+        .arg(&dir)
+        .current_dir("/")
         .status()
         .await
         .is_ok_and(|s| s.success())
