@@ -105,7 +105,8 @@ impl<S: Subscriber> SpawnSpanSubscriber<S> {
     }
 }
 
-/// The id of spawn spans the wrapper does not count (other task kinds): owned, never stored.
+/// The id of spawn spans the wrapper does not count (blocking, `block_on` and `LocalSet` tasks,
+/// such as every actix connection): owned, never stored, so cloning and closing it take no lock.
 const UNCOUNTED: u64 = OWN_ID_BIT | (OWN_ID_BIT - 1);
 
 impl<S: Subscriber> Subscriber for SpawnSpanSubscriber<S> {
@@ -189,6 +190,9 @@ impl<S: Subscriber> Subscriber for SpawnSpanSubscriber<S> {
         if !self.owns(id) {
             return self.inner.clone_span(id);
         }
+        if id.into_u64() == UNCOUNTED {
+            return id.clone();
+        }
         if let Some(task) = self.lock().get_mut(Self::key(id)) {
             task.refs += 1;
         }
@@ -199,6 +203,9 @@ impl<S: Subscriber> Subscriber for SpawnSpanSubscriber<S> {
         if !self.owns(&id) {
             return self.inner.try_close(id);
         }
+        if id.into_u64() == UNCOUNTED {
+            return true;
+        }
         let key = Self::key(&id);
         let closed = {
             let mut spans = self.lock();
@@ -208,7 +215,7 @@ impl<S: Subscriber> Subscriber for SpawnSpanSubscriber<S> {
                     None
                 }
                 Some(_) => Some(spans.remove(key)),
-                None => return id.into_u64() == UNCOUNTED,
+                None => return false,
             }
         };
         // The site's own lock is taken after the table's is released.
