@@ -1,0 +1,212 @@
+//! Guarded tokio task dumps (feature `taskdump`): where a sample task of each spawn site is
+//! parked, as an async stack.
+//!
+//! A dump re-polls every task of a runtime in tracing mode and records a backtrace where each is
+//! parked. It is expensive (the runtime pauses while it runs) and on current-thread runtimes,
+//! which every actix-web worker is, it must run *inside* the runtime being dumped; tokio also
+//! has an open bug there ("RefCell already borrowed" when a traced task wakes another). So:
+//! - dumps are asked for, never taken on their own, and one at a time per [`DumpGate`];
+//! - each runtime dumps itself in a task spawned onto it: a panic in the dump ends that task,
+//!   never the worker (tokio catches a task's panic and reports it through its `JoinHandle`);
+//! - the whole dump has a deadline; symbols are resolved on the blocking pool, for the sampled
+//!   tasks only.
+//!
+//! Available with the `taskdump` feature on Linux x86_64/aarch64 under `--cfg tokio_unstable`
+//! (tokio's own limits); elsewhere [`sample_stacks`] answers [`DumpError::Unavailable`].
+
+use std::{collections::HashMap, fmt, sync::Arc, time::Duration};
+
+use tokio::{runtime::Handle, sync::Semaphore};
+
+/// Whether this build can take task dumps.
+pub const AVAILABLE: bool = cfg!(all(
+    feature = "taskdump",
+    tokio_unstable,
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+));
+
+/// Where a sample task of a site is parked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StackSample {
+    /// The innermost frame of your own code on its stack: `path::to::function (file:line)`, or
+    /// just `file:line` where debug info names only an anonymous async block.
+    pub parked_in: Option<String>,
+    /// `function at file:line`, innermost first, runtime and std frames left out.
+    pub frames: Vec<String>,
+}
+
+/// Why no stacks came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DumpError {
+    /// Not this build (feature `taskdump`, Linux x86_64/aarch64, `--cfg tokio_unstable`).
+    Unavailable,
+    /// Another dump through the same gate is running.
+    Busy,
+    /// The dump did not finish before the gate's deadline.
+    TimedOut,
+    /// Every runtime's dump failed.
+    Failed,
+}
+
+impl DumpError {
+    /// A short stable name: `unavailable`, `busy`, `timed_out`, `failed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::Busy => "busy",
+            Self::TimedOut => "timed_out",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for DumpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Unavailable => {
+                "task dumps are not available in this build (feature `taskdump`, Linux \
+                 x86_64/aarch64, --cfg tokio_unstable)"
+            }
+            Self::Busy => "another task dump is running",
+            Self::TimedOut => "the task dump did not finish in time",
+            Self::Failed => "the task dump failed",
+        })
+    }
+}
+
+impl std::error::Error for DumpError {}
+
+/// One dump at a time, with a deadline. Clones share the one permit.
+///
+/// ```
+/// let gate = taskleak::dump::DumpGate::default().with_timeout(std::time::Duration::from_secs(2));
+/// # let _ = gate;
+/// ```
+#[derive(Debug, Clone)]
+pub struct DumpGate {
+    permits: Arc<Semaphore>,
+    timeout: Duration,
+}
+
+impl Default for DumpGate {
+    fn default() -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(1)),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl DumpGate {
+    /// The deadline for a whole dump (default 5 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// Samples one stack per wanted site: `wanted` maps a site to task ids spawned there (oldest
+/// first); the answer maps a site to the stack of the first of its tasks found in a dump of
+/// `runtimes`.
+pub async fn sample_stacks(
+    gate: &DumpGate,
+    runtimes: Vec<Handle>,
+    wanted: HashMap<String, Vec<u64>>,
+) -> Result<HashMap<String, StackSample>, DumpError> {
+    let Ok(_permit) = gate.permits.try_acquire() else {
+        return Err(DumpError::Busy);
+    };
+    imp::sample_stacks(runtimes, wanted, gate.timeout).await
+}
+
+#[cfg(all(
+    feature = "taskdump",
+    tokio_unstable,
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod imp {
+    use std::{collections::HashMap, time::Duration};
+
+    use tokio::runtime::{Dump, Handle, dump::Trace};
+
+    use super::{DumpError, StackSample, frames};
+
+    pub(super) async fn sample_stacks(
+        runtimes: Vec<Handle>,
+        wanted: HashMap<String, Vec<u64>>,
+        timeout: Duration,
+    ) -> Result<HashMap<String, StackSample>, DumpError> {
+        // Each runtime dumps itself, from a task of its own (required on current-thread
+        // runtimes); a panicking dump fails only that task.
+        let dumps: Vec<_> = runtimes
+            .into_iter()
+            .map(|handle| handle.spawn(async { Handle::current().dump().await }))
+            .collect();
+        let joined = tokio::time::timeout(timeout, async {
+            let mut out = Vec::with_capacity(dumps.len());
+            for dump in dumps {
+                out.push(dump.await);
+            }
+            out
+        })
+        .await
+        .map_err(|_| DumpError::TimedOut)?;
+        let (dumps, failures): (Vec<_>, Vec<_>) = joined.into_iter().partition(Result::is_ok);
+        let dumps: Vec<Dump> = dumps.into_iter().filter_map(Result::ok).collect();
+        if dumps.is_empty() && !failures.is_empty() {
+            return Err(DumpError::Failed);
+        }
+        // Symbolising reads debug info: CPU and disk, so off the async workers; and only for
+        // one task per site.
+        tokio::task::spawn_blocking(move || {
+            let by_id: HashMap<u64, &Trace> = dumps
+                .iter()
+                .flat_map(|dump| dump.tasks().iter())
+                .filter_map(|task| Some((task.id().to_string().parse().ok()?, task.trace())))
+                .collect();
+            wanted
+                .into_iter()
+                .filter_map(|(site, ids)| {
+                    let trace = ids.iter().find_map(|id| by_id.get(id))?;
+                    Some((site, frames::sample(trace)))
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| DumpError::Failed)
+    }
+}
+
+#[cfg(not(all(
+    feature = "taskdump",
+    tokio_unstable,
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+)))]
+mod imp {
+    use std::{collections::HashMap, time::Duration};
+
+    use tokio::runtime::Handle;
+
+    use super::{DumpError, StackSample};
+
+    pub(super) async fn sample_stacks(
+        _: Vec<Handle>,
+        _: HashMap<String, Vec<u64>>,
+        _: Duration,
+    ) -> Result<HashMap<String, StackSample>, DumpError> {
+        Err(DumpError::Unavailable)
+    }
+}
+
+#[cfg(all(
+    feature = "taskdump",
+    tokio_unstable,
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod frames;
