@@ -2,27 +2,22 @@
 //! alert rules and the replay; see DESIGN.md):
 //!
 //! - `runtime_alive_tasks`: tokio tasks alive, summed over every actix worker runtime.
-//! - `runtime_alive_tasks_by_spawn_site{spawn_site}` and
-//!   `runtime_oldest_task_age_seconds{spawn_site}`: the same tasks by the `file:line` that
-//!   spawned them (every runtime of the process; see [`crate::tasks`]).
+//! - `runtime_alive_tasks_by_spawn_site{spawn_site}`, `runtime_oldest_task_age_seconds{spawn_site}`
+//!   and `runtime_spawned_tasks_total{spawn_site}`: tasks by the `file:line` that spawned them
+//!   (every runtime of the process; `taskleak`'s census, see [`crate::tasks`]).
 //! - `process_resident_memory_bytes`, `process_heap_allocated_bytes` (jemalloc's live heap).
 //! - `http_server_request_duration_seconds{http_route,http_request_method,http_response_status_code}`.
 //! - `db_client_connections{state="used"|"idle"}`, `db_client_connection_wait_time_seconds`.
 //!
 //! Each service owns one [`Metrics`] (no global registry) and may register its own metrics on it.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
-    thread::ThreadId,
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use prometheus::{
-    Encoder as _, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
-use tokio::runtime::Handle;
+use taskleak::{Runtimes, prometheus::SpawnSiteCollector};
 
 use crate::alloc;
 
@@ -33,45 +28,6 @@ const LATENCY_BUCKETS: &[f64] = &[
     60.0,
 ];
 
-/// The tokio runtimes of a server's actix workers (one single-threaded runtime per worker).
-#[derive(Clone, Default)]
-pub struct RuntimeRegistry {
-    handles: Arc<Mutex<HashMap<ThreadId, Handle>>>,
-}
-
-impl RuntimeRegistry {
-    /// Registers the runtime of the calling thread; keyed by thread so that repeated calls from
-    /// one worker count it once.
-    pub fn register_current_thread(&self) {
-        if let Ok(handle) = Handle::try_current() {
-            self.handles
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(std::thread::current().id(), handle);
-        }
-    }
-
-    /// The registered runtimes (for task dumps, which run on each of them).
-    pub fn handles(&self) -> Vec<Handle> {
-        self.handles
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    /// Tasks alive across all registered runtimes.
-    pub fn alive_tasks(&self) -> usize {
-        self.handles
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .map(|h| h.metrics().num_alive_tasks())
-            .sum()
-    }
-}
-
 #[derive(Clone)]
 pub struct Metrics {
     inner: Arc<Inner>,
@@ -79,10 +35,8 @@ pub struct Metrics {
 
 struct Inner {
     registry: Registry,
-    runtimes: RuntimeRegistry,
+    runtimes: Runtimes,
     alive_tasks: IntGauge,
-    site_tasks: IntGaugeVec,
-    site_oldest: GaugeVec,
     resident_memory: IntGauge,
     heap_allocated: IntGauge,
     http_duration: HistogramVec,
@@ -97,27 +51,13 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Create it on the runtime that builds the server (a test's runtime in tests): worker
+    /// runtimes then join that runtime's leak guards (see [`taskleak::Runtimes`]).
     pub fn new() -> Self {
         let registry = Registry::new();
         let alive_tasks = IntGauge::new(
             "runtime_alive_tasks",
             "Tokio tasks alive, summed over every actix worker runtime.",
-        )
-        .expect("valid metric");
-        let site_tasks = IntGaugeVec::new(
-            Opts::new(
-                "runtime_alive_tasks_by_spawn_site",
-                "Tokio tasks alive by the code location (file:line) that spawned them.",
-            ),
-            &["spawn_site"],
-        )
-        .expect("valid metric");
-        let site_oldest = GaugeVec::new(
-            Opts::new(
-                "runtime_oldest_task_age_seconds",
-                "Age of the oldest alive tokio task, by the code location that spawned it.",
-            ),
-            &["spawn_site"],
         )
         .expect("valid metric");
         let resident_memory = IntGauge::new(
@@ -162,8 +102,8 @@ impl Metrics {
 
         for collector in [
             Box::new(alive_tasks.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(site_tasks.clone()),
-            Box::new(site_oldest.clone()),
+            // runtime_alive_tasks_by_spawn_site, runtime_oldest_task_age_seconds, ...
+            Box::new(SpawnSiteCollector::global()),
             Box::new(resident_memory.clone()),
             Box::new(heap_allocated.clone()),
             Box::new(http_duration.clone()),
@@ -177,10 +117,8 @@ impl Metrics {
         Self {
             inner: Arc::new(Inner {
                 registry,
-                runtimes: RuntimeRegistry::default(),
+                runtimes: Runtimes::new(),
                 alive_tasks,
-                site_tasks,
-                site_oldest,
                 resident_memory,
                 heap_allocated,
                 http_duration,
@@ -195,7 +133,7 @@ impl Metrics {
         &self.inner.registry
     }
 
-    pub fn runtimes(&self) -> &RuntimeRegistry {
+    pub fn runtimes(&self) -> &Runtimes {
         &self.inner.runtimes
     }
 
@@ -216,20 +154,6 @@ impl Metrics {
         inner
             .alive_tasks
             .set(gauge_value(inner.runtimes.alive_tasks()));
-        if let Some(sites) = crate::tasks::process_sites() {
-            // Every site seen so far, zero included, so that a drained site reads 0 rather
-            // than vanishing. Bounded by the spawn calls in the code.
-            for site in sites.snapshot(0) {
-                inner
-                    .site_tasks
-                    .with_label_values(&[&site.location])
-                    .set(gauge_value(site.alive));
-                inner
-                    .site_oldest
-                    .with_label_values(&[&site.location])
-                    .set(site.oldest.as_secs_f64());
-            }
-        }
         inner
             .resident_memory
             .set(gauge_value(alloc::resident_memory_bytes()));

@@ -24,7 +24,7 @@ use crate::{
     error::{self, json_error},
     metrics::Metrics,
     root_span::{SemconvRootSpan, is_probe, traceresponse},
-    tasks::{self, dump::DumpGate, http::TaskDebug},
+    tasks::{self, http::TaskDebug},
     telemetry::ServiceIdentity,
 };
 
@@ -65,14 +65,14 @@ impl Application {
         let runtimes = platform.metrics.runtimes().clone();
         let task_debug = web::Data::new(TaskDebug {
             admin: settings.admin_token.clone(),
-            runtimes: runtimes.clone(),
-            gate: DumpGate::default(),
+            tasks: taskleak::report::DebugTasks::new(runtimes.clone()),
         });
         let db = web::Data::new(platform.db);
         let metrics = web::Data::new(platform.metrics);
         let server = HttpServer::new(move || {
-            // Runs on each worker thread: its runtime is where handlers spawn their tasks.
-            runtimes.register_current_thread();
+            // Runs on each worker thread: its runtime is where handlers spawn their tasks (and,
+            // in tests, joins the test's leak guard: see taskleak::Runtimes).
+            runtimes.register_current();
             App::new()
                 .wrap(from_fn(record_request))
                 .wrap(TracingLogger::<SemconvRootSpan>::new())

@@ -99,13 +99,55 @@ pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
         })
 }
 
+/// The leak guard every fleet test takes first and verifies last: `taskleak`'s guard, ignoring
+/// the fleet's long-lived infrastructure tasks ([`crate::tasks::INFRASTRUCTURE_SITES`]) and this
+/// harness's own server task ([`spawn_app`]). It sees the test's runtime and the worker runtimes
+/// of every app the test builds (their `Metrics` are created on the test's runtime).
+///
+/// `LEAKSTORM_LEAK_GUARD=off` skips the check, to measure what the guards add to the suite.
+#[track_caller]
+pub fn leak_guard() -> LeakGuard {
+    install_task_accounting();
+    if std::env::var("LEAKSTORM_LEAK_GUARD").is_ok_and(|v| v.eq_ignore_ascii_case("off")) {
+        return LeakGuard(None);
+    }
+    let guard = crate::tasks::INFRASTRUCTURE_SITES
+        .iter()
+        .fold(taskleak::Guard::new(), |guard, site| guard.ignore(site))
+        .ignore(HARNESS_SITES);
+    LeakGuard(Some(guard))
+}
+
+/// The spawns of this file: the server task of [`spawn_app`], alive for the whole test.
+const HARNESS_SITES: &str = "crates/kit/src/testing.rs:*";
+
+/// See [`leak_guard`].
+#[must_use = "end the test with `guard.verify().await`"]
+pub struct LeakGuard(Option<taskleak::Guard>);
+
+impl LeakGuard {
+    /// Fails the test (panics) when tasks it spawned are still alive after the settle wait.
+    pub async fn verify(self) {
+        if let Some(guard) = self.0 {
+            guard.verify().await;
+        }
+    }
+
+    /// The report instead of the panic (for tests of the guard itself).
+    pub async fn check(self) -> Result<(), taskleak::Leaks> {
+        match self.0 {
+            Some(guard) => guard.check().await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Installs task accounting by spawn site as this test process's subscriber (what
 /// `telemetry::init` does in a service), so that `/debug/tasks` and the per-site metrics see
 /// the tasks of apps spawned in the test. Idempotent.
 pub fn install_task_accounting() {
     use tracing_subscriber::layer::SubscriberExt as _;
     let stack = tracing_subscriber::registry().with(crate::tasks::layers(0));
-    if let Err(e) = tracing::dispatcher::set_global_default(crate::tasks::dispatch(stack)) {
-        eprintln!("task accounting: subscriber not installed: {e}");
-    }
+    // Only the first call in a process installs it; later ones find it set.
+    let _ = tracing::dispatcher::set_global_default(crate::tasks::dispatch(stack));
 }

@@ -100,7 +100,8 @@ async fn admin_only(request: Request, next: Next) -> Response {
     }
 }
 
-#[cfg(test)]
+// The census needs `--cfg tokio_unstable` (see tests/uninstrumented.rs for a build without).
+#[cfg(all(test, tokio_unstable))]
 mod tests {
     use axum::{body::Body, http::Request};
     use tower::ServiceExt as _;

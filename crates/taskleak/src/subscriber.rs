@@ -7,8 +7,8 @@
 //! its spawn site when the span opens, uncounts it when the span closes, and does nothing on
 //! enter and exit. Every other span and event goes to the wrapped subscriber unchanged.
 //!
-//! Ids: spawn spans get ids with [`OWN_ID_BIT`] set, from this wrapper's own table;
-//! `tracing_subscriber`'s registry never hands out such an id (see [`OWN_ID_BIT`]), and
+//! Ids: spawn spans get ids with a reserved bit (37) set, from this wrapper's own table;
+//! `tracing_subscriber`'s registry never hands out such an id (see `OWN_ID_BIT` in the source), and
 //! [`CensusSubscriber`] checks every id it passes through, switching itself off rather than ever
 //! confuse two spans.
 

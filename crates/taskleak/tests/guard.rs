@@ -5,6 +5,8 @@
 //! No subscriber is installed here: the first guard installs the census itself (the common
 //! set-up of a test suite with no subscriber of its own; `tests/with_fmt.rs` covers the other).
 
+#![cfg(tokio_unstable)]
+
 use std::{
     sync::{Arc, Barrier},
     time::Duration,

@@ -3,6 +3,8 @@
 //! test; on a multi-thread runtime the guard cannot see the workers' spawns, and fails loudly
 //! saying so instead of passing.
 
+#![cfg(tokio_unstable)]
+
 use std::time::Duration;
 
 use taskleak::Guard;

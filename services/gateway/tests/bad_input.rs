@@ -45,6 +45,7 @@ fn without(key: &str) -> Value {
 
 #[tokio::test]
 async fn bad_requests_get_the_right_status_and_code_and_write_nothing() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let valid = payment_body(1_000, "cus_x");
     let cases = vec![
@@ -245,10 +246,12 @@ async fn bad_requests_get_the_right_status_and_code_and_write_nothing() {
         fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
         0
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn payments_are_private_to_their_merchant_and_unknown_ids_are_404() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let payment: Value = fleet
         .pay(&new_key(), &payment_body(300, "cus_y"))
@@ -279,10 +282,12 @@ async fn payments_are_private_to_their_merchant_and_unknown_ids_are_404() {
         let error: Value = response.json().await.expect("JSON");
         assert_eq!(error["error"]["code"], "not_found");
     }
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn the_admin_api_is_not_reachable_through_the_gateway_and_refuses_without_the_token() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let through_gateway = fleet
         .http
@@ -351,10 +356,12 @@ async fn the_admin_api_is_not_reachable_through_the_gateway_and_refuses_without_
         kit::testing::metric_value(&metrics, "risk_mode{mode=\"fixed\"}"),
         Some(0.0)
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn inputs_generators_miss_are_refused_cleanly() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let valid = payment_body(1_000, "cus_x").to_string();
     let cases = [
@@ -406,6 +413,7 @@ async fn inputs_generators_miss_are_refused_cleanly() {
         fleet.scalar("SELECT count(*) FROM payments.payments").await,
         0
     );
+    guard.verify().await;
 }
 
 /// Writes a request by hand: headers, then `body` in `pieces`, `pause` apart; `close_early`
@@ -453,6 +461,7 @@ async fn raw_request(
 
 #[tokio::test]
 async fn slow_bodies_are_served_and_partial_bodies_write_nothing() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let body = payment_body(1_000, "cus_slow").to_string();
 
@@ -494,10 +503,12 @@ async fn slow_bodies_are_served_and_partial_bodies_write_nothing() {
         fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
         1
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn api_keys_are_stored_as_digests_only() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let in_clear = fleet
         .scalar(&format!("SELECT count(*) FROM gateway.api_keys WHERE key_sha256 = '{API_KEY}' OR label = '{API_KEY}'"))
@@ -506,4 +517,5 @@ async fn api_keys_are_stored_as_digests_only() {
         .scalar("SELECT count(*) FROM gateway.api_keys WHERE length(key_sha256) = 64 AND key_sha256 ~ '^[0-9a-f]+$'")
         .await;
     assert_eq!((in_clear, as_digest), (0, 1));
+    guard.verify().await;
 }

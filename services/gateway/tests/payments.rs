@@ -10,6 +10,7 @@ use support::{DEEP_AMOUNT, FleetOptions, TestFleet, new_key, payment_body};
 
 #[tokio::test]
 async fn an_approved_payment_is_authorized_and_the_ledger_holds_two_postings_summing_to_zero() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let response = fleet
         .pay(&new_key(), &payment_body(1_999, "cus_alice"))
@@ -41,10 +42,12 @@ async fn an_approved_payment_is_authorized_and_the_ledger_holds_two_postings_sum
         ))
         .await;
     assert_eq!((postings, sum), (2, 0));
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn an_idempotent_retry_returns_the_same_payment_and_moves_no_money_twice() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let key = new_key();
     let body = payment_body(500, "cus_bob");
@@ -72,10 +75,12 @@ async fn an_idempotent_retry_returns_the_same_payment_and_moves_no_money_twice()
         1
     );
     assert_eq!(fleet.balance("merchant:merchant_test").await, 500);
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn concurrent_requests_with_one_key_make_exactly_one_payment() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let key = new_key();
     let body = payment_body(700, "cus_carol");
@@ -97,10 +102,12 @@ async fn concurrent_requests_with_one_key_make_exactly_one_payment() {
         1
     );
     assert_eq!(fleet.balance("merchant:merchant_test").await, 700);
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn a_declined_payment_moves_no_money() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let payment: Value = fleet
         .pay(&new_key(), &payment_body(900, "cus_blocked"))
@@ -115,10 +122,12 @@ async fn a_declined_payment_moves_no_money() {
         0
     );
     assert_eq!(fleet.balance("customer:cus_blocked").await, 0);
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn a_large_payment_is_deep_scored_and_authorized_when_scoring_finishes_in_time() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     let payment: Value = fleet
         .pay(&new_key(), &payment_body(DEEP_AMOUNT, "cus_dave"))
@@ -129,10 +138,12 @@ async fn a_large_payment_is_deep_scored_and_authorized_when_scoring_finishes_in_
     assert_eq!(payment["risk"]["path"], "deep");
     assert_eq!(payment["status"], "authorized");
     assert_eq!(fleet.balance("merchant:merchant_test").await, DEEP_AMOUNT);
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn fixed_mode_degrades_slow_deep_scoring_to_review_without_moving_money() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions {
         risk_mode: Mode::Fixed,
         slow_dependency: Duration::from_secs(30),
@@ -151,10 +162,12 @@ async fn fixed_mode_degrades_slow_deep_scoring_to_review_without_moving_money() 
         fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
         0
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn when_the_gateway_gives_up_the_payment_fails_without_moving_money_and_a_retry_says_so() {
+    let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions {
         risk_mode: Mode::Leaky,
         slow_dependency: Duration::from_secs(30),
@@ -176,5 +189,15 @@ async fn when_the_gateway_gives_up_the_payment_fails_without_moving_money_and_a_
     assert_eq!(
         fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
         0
+    );
+    // Risk runs leaky here: its deep-scoring shards outlive the request that timed out, and the
+    // leak guard, watching the whole fleet in this process, names them.
+    let leaks = guard.check().await.expect_err("leaky risk fails the guard");
+    assert_eq!(leaks.sites.len(), 1, "{leaks}");
+    assert!(
+        leaks.sites[0]
+            .site
+            .starts_with("services/risk/src/deep_scoring.rs:"),
+        "{leaks}"
     );
 }

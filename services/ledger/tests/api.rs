@@ -63,6 +63,7 @@ fn transfer_body(payment_id: Uuid, amount: i64) -> Value {
 
 #[tokio::test]
 async fn a_transfer_is_two_postings_that_sum_to_zero() {
+    let guard = kit::testing::leak_guard();
     let ledger = TestLedger::spawn().await;
     let response = ledger
         .post_transfer(&transfer_body(Uuid::new_v4(), 1250))
@@ -80,10 +81,12 @@ async fn a_transfer_is_two_postings_that_sum_to_zero() {
         ledger.balance("merchant:m_1").await["balances"],
         json!([{"currency": "EUR", "amount": 1250}])
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn replaying_a_transfer_moves_no_money_twice_and_a_different_one_conflicts() {
+    let guard = kit::testing::leak_guard();
     let ledger = TestLedger::spawn().await;
     let payment_id = Uuid::new_v4();
     let first: Transfer = ledger
@@ -107,10 +110,12 @@ async fn replaying_a_transfer_moves_no_money_twice_and_a_different_one_conflicts
         ledger.balance("merchant:m_1").await["balances"],
         json!([{"currency": "EUR", "amount": 700}])
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn concurrent_requests_for_one_payment_record_one_transfer() {
+    let guard = kit::testing::leak_guard();
     let ledger = TestLedger::spawn().await;
     let payment_id = Uuid::new_v4();
     let body = transfer_body(payment_id, 100);
@@ -122,10 +127,12 @@ async fn concurrent_requests_for_one_payment_record_one_transfer() {
         ledger.balance("merchant:m_1").await["balances"],
         json!([{"currency": "EUR", "amount": 100}])
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn bad_transfers_are_rejected_with_json_errors_and_write_nothing() {
+    let guard = kit::testing::leak_guard();
     let ledger = TestLedger::spawn().await;
     let id = Uuid::new_v4();
     let valid = transfer_body(id, 100);
@@ -213,10 +220,12 @@ async fn bad_transfers_are_rejected_with_json_errors_and_write_nothing() {
         assert_eq!(error["error"]["code"], code, "{name}");
     }
     assert_eq!(ledger.balance("merchant:m_1").await["balances"], json!([]));
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_json_errors() {
+    let guard = kit::testing::leak_guard();
     let ledger = TestLedger::spawn().await;
     let missing = ledger
         .http
@@ -245,4 +254,5 @@ async fn unknown_routes_and_methods_answer_json_errors() {
         .await
         .expect("sent");
     assert_eq!(unknown.status(), 404);
+    guard.verify().await;
 }

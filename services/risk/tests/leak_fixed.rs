@@ -12,6 +12,7 @@ const CALLERS: usize = 10;
 
 #[tokio::test]
 async fn fixed_mode_returns_tasks_and_heap_to_baseline_after_callers_give_up() {
+    let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Fixed, Duration::from_secs(30)).await;
     risk.warm_up().await;
     let baseline = risk.snapshot().await;
@@ -50,4 +51,5 @@ async fn fixed_mode_returns_tasks_and_heap_to_baseline_after_callers_give_up() {
         metric("risk_deep_scoring_cancelled_total"),
         (CALLERS * SHARDS) as f64
     );
+    guard.verify().await;
 }

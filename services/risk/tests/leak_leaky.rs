@@ -1,17 +1,19 @@
-//! The leak detector catches the leak: in leaky mode, deep-scoring requests whose callers gave
-//! up leave their shard tasks and buffers alive after the callers are gone.
+//! The leak detectors catch the leak: in leaky mode, deep-scoring requests whose callers gave
+//! up leave their shard tasks and buffers alive after the callers are gone — in the metrics,
+//! and in the test guard, which fails the test naming the spawn in `score_leaky`.
 
 mod support;
 
 use std::time::Duration;
 
 use risk::types::Mode;
-use support::{SHARD_BUFFER_BYTES, SHARDS, TestRisk};
+use support::{SHARD_BUFFER_BYTES, SHARDS, TestRisk, assert_the_guard_names_score_leaky};
 
 const CALLERS: usize = 10;
 
 #[tokio::test]
 async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
+    let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
     let baseline = risk.snapshot().await;
@@ -50,4 +52,6 @@ async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
         (CALLERS * SHARDS) as f64,
         "every shard is still in flight"
     );
+    let leaks = guard.check().await.expect_err("leaky mode fails the guard");
+    assert_the_guard_names_score_leaky(&leaks, CALLERS * SHARDS);
 }

@@ -2,37 +2,18 @@
 //! tasks that outlive their callers are counted at the `tokio::spawn` inside
 //! `DeepScorer::score_leaky` (services/risk/src/deep_scoring.rs) and `/debug/tasks` shows them
 //! parked in the slow dependency; in fixed mode the same load leaves no site with tasks. And a
-//! guarded task dump, asked for over and over under load, never takes the service down.
+//! guarded task dump, asked for over and over under load, never takes the service down. The
+//! test guard agrees: it fails the leaky tests, naming the same spawn, and passes the fixed one.
 
 mod support;
 
 use std::time::Duration;
 
-use kit::tasks::report::{SiteReport, TasksReport};
+use taskleak::report::{SiteReport, TasksReport};
 use risk::types::Mode;
-use support::{SHARDS, TestRisk};
+use support::{LEAK_FILE, SHARDS, TestRisk, assert_the_guard_names_score_leaky, function_lines};
 
 const CALLERS: usize = 10;
-const LEAK_FILE: &str = "services/risk/src/deep_scoring.rs";
-
-/// The lines of `fn name` in deep_scoring.rs: from its signature to the next `fn`. The test
-/// names the function, so moving the spawn within it (or the function within the file) keeps
-/// the test meaningful.
-fn function_lines(name: &str) -> std::ops::Range<u32> {
-    let source =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/deep_scoring.rs"))
-            .expect("deep_scoring.rs readable");
-    let lines: Vec<&str> = source.lines().collect();
-    let start = lines
-        .iter()
-        .position(|l| l.contains(&format!("fn {name}(")))
-        .expect("function present");
-    let end = lines[start + 1..]
-        .iter()
-        .position(|l| l.contains(" fn "))
-        .map_or(lines.len(), |i| start + 1 + i);
-    (start as u32 + 1)..(end as u32 + 1)
-}
 
 fn line_of(site: &SiteReport) -> Option<(&str, u32)> {
     let (file, line) = site.site.rsplit_once(':')?;
@@ -49,6 +30,7 @@ fn deep_scoring_sites(report: &TasksReport) -> Vec<&SiteReport> {
 
 #[tokio::test]
 async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
+    let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
     let _ = risk.storm(CALLERS, Duration::from_secs(1)).await;
@@ -107,10 +89,14 @@ async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
         exported >= (CALLERS * SHARDS) as f64,
         "{series} = {exported}"
     );
+    // And the test guard fails the test, naming the same spawn.
+    let leaks = guard.check().await.expect_err("leaky mode fails the guard");
+    assert_the_guard_names_score_leaky(&leaks, CALLERS * SHARDS);
 }
 
 #[tokio::test]
 async fn fixed_mode_the_same_load_leaves_no_site_with_tasks() {
+    let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Fixed, Duration::from_secs(30)).await;
     risk.warm_up().await;
     let _ = risk.storm(CALLERS, Duration::from_secs(1)).await;
@@ -130,10 +116,12 @@ async fn fixed_mode_the_same_load_leaves_no_site_with_tasks() {
         "no site accumulated tasks: {:?}",
         report.sites
     );
+    guard.verify().await;
 }
 
 #[tokio::test]
 async fn guarded_dumps_under_load_never_take_the_service_down() {
+    let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
     // Leaked shards keep running (and waking each other through the dependency's timers)
@@ -166,4 +154,7 @@ async fn guarded_dumps_under_load_never_take_the_service_down() {
     risk.assess(1_000, Duration::from_secs(5))
         .await
         .expect("and still serves assessments");
+    // Leaky mode: the storm's shards outlive the test, and the guard says so.
+    let leaks = guard.check().await.expect_err("leaky mode fails the guard");
+    assert_the_guard_names_score_leaky(&leaks, CALLERS * SHARDS);
 }

@@ -4,7 +4,7 @@
 use std::{fmt::Write as _, time::Duration};
 
 use anyhow::Context as _;
-use kit::tasks::report::TasksReport;
+use taskleak::report::TasksReport;
 
 /// Fetches `<base>/debug/tasks`, with a task dump for sample stacks when `dump` is set.
 pub async fn fetch(base: &str, admin_token: &str, dump: bool) -> anyhow::Result<TasksReport> {
@@ -43,14 +43,19 @@ pub fn thousands(n: usize) -> String {
 /// stack (indented) when `stacks` is set.
 pub fn render(service: &str, report: &TasksReport, stacks: bool) -> String {
     let mut out = String::new();
+    let by_site = report
+        .accounted_tasks
+        .map_or_else(|| "none".to_owned(), thousands);
     let _ = writeln!(
         out,
-        "{service}: {} tasks alive ({} by spawn site, accounting {}, dump {})",
+        "{service}: {} tasks alive ({by_site} by spawn site, accounting {}, dump {})",
         thousands(report.runtime_alive_tasks),
-        thousands(report.accounted_tasks),
         report.accounting,
         report.dump
     );
+    if let Some(error) = &report.error {
+        let _ = writeln!(out, "  {error}");
+    }
     if report.sites.is_empty() {
         let _ = writeln!(out, "  no spawn site holds a task");
     }

@@ -1,62 +1,51 @@
-//! Task accounting by spawn site: which line of code spawned the tasks that are alive, and how
-//! long the oldest of them has been alive. The question an SRE asks once `runtime_alive_tasks`
-//! climbs: *which* `tokio::spawn` made these 3,000 tasks, and where are they waiting?
+//! Task accounting by spawn site, the fleet's way: the [`taskleak`] census installed as every
+//! service installs it, `GET /debug/tasks` behind the admin token, and the fleet's list of
+//! long-lived infrastructure tasks that are not leaks.
 //!
-//! How: built with `--cfg tokio_unstable` (see `.cargo/config.toml`) and tokio's `tracing`
-//! feature, tokio opens a `runtime.spawn` span for every task it spawns, carrying the spawn
-//! location (`loc.file`, `loc.line`) and the task id, and closes it when the task is gone
-//! (finished, aborted or dropped). Counting those spans per location needs no cooperation from
-//! the spawning code, so a raw `tokio::spawn` in a handler is caught exactly as written, on every
-//! runtime of the process — the actix workers' runtimes included, which actix-server builds
-//! itself where no runtime hook could reach.
+//! The census itself (live tasks per `file:line`, oldest age, task dumps, the test guard) is the
+//! `taskleak` crate (`crates/taskleak`); what stays here is fleet-specific:
 //!
-//! Cost: tokio enters a task's span on every poll. [`SpawnSpanSubscriber`] sits in front of the
-//! subscriber stack and answers for those spans itself, so a poll costs one bit test instead of
-//! the registry's span-stack and reference-count work (`cargo bench -p leakstorm-kit --bench
-//! task_accounting` measures both). With tokio-console on, which needs the spans in the registry,
-//! [`SpawnSiteLayer`] counts them inside the stack instead. `LEAKSTORM_TASK_ACCOUNTING=off`
-//! leaves accounting out (see [`placement_from_env`]).
-//!
-//! - [`sites`]: the counts and oldest ages per spawn site.
-//! - [`fields`]: recognising a spawn span and reading its location and task id.
-//! - [`subscriber`]: the wrapper that counts spawn spans off the registry (the default).
-//! - [`layer`]: the tracing layer that counts them in the registry (with tokio-console).
-//! - [`dump`]: guarded tokio task dumps, for a sample async stack per site (Linux x86_64/aarch64).
-//! - [`report`]: the JSON shape of `GET /debug/tasks`, shared with `leakstorm tasks`.
-//! - [`http`]: the `GET /debug/tasks` handler (admin token).
+//! - [`placement_from_env`]: `LEAKSTORM_TASK_ACCOUNTING` = `on` (default: the census in front of
+//!   the subscriber stack), `layer` (inside it, every poll through the registry: kept so that
+//!   `leakstorm bench` can show the difference, and what tokio-console needs), `off`.
+//! - [`dispatch`] and [`layers`]: what `telemetry::init` installs for that placement.
+//! - [`INFRASTRUCTURE_SITES`]: spawn sites whose tasks live as long as a connection or a pool.
+//! - [`http`]: `GET /debug/tasks` (admin token).
 //! - `console` (feature `console`): tokio-console, switched on with `TOKIO_CONSOLE=1`.
 
 #[cfg(feature = "console")]
 pub mod console;
-pub mod dump;
-pub(crate) mod fields;
 pub mod http;
-pub mod layer;
-pub mod report;
-pub mod sites;
-pub mod subscriber;
 
-use std::sync::{Arc, OnceLock};
+use taskleak::{Census, CensusLayer};
 
-pub use layer::SpawnSiteLayer;
-pub use sites::SpawnSites;
-pub use subscriber::SpawnSpanSubscriber;
-
-/// The spawn-site table of this process. Process-wide like the tracing subscriber that feeds it
-/// (one per process, installed once by `telemetry::init`); set once, never replaced.
-static PROCESS_SITES: OnceLock<Arc<SpawnSites>> = OnceLock::new();
-
-/// Whether tokio's instrumentation is compiled in (`--cfg tokio_unstable`).
-pub const INSTRUMENTED: bool = cfg!(tokio_unstable);
+/// Spawn sites of the fleet's long-lived infrastructure: tasks that live as long as a pooled
+/// connection or a pool, not as long as a request. Ignored by the test guards
+/// ([`crate::testing`]) and by the `DetachedTaskLeak` alert (prometheus/alerts.yml keeps the
+/// same list as a regular expression; `leakstorm` tests that the two agree).
+pub const INFRASTRUCTURE_SITES: &[&str] = &[
+    // actix-web's own: each worker's loop and date service, one task per open connection.
+    "actix-server-*/src/worker.rs:*",
+    "actix-server-*/src/service.rs:*",
+    "actix-http-*/src/date.rs:*",
+    // hyper's client connections (reqwest), one task per pooled connection.
+    "hyper-util-*/src/rt/tokio.rs:*",
+    "hyper-*/src/client/*",
+    // sqlx's pool maintenance (idle reaper, min-connections upkeep).
+    "sqlx-core-*/src/pool/*",
+    // Background work the server owns (`Application::spawn_owned`: payments' recovery loop),
+    // cancelled when the server stops.
+    "crates/kit/src/server.rs:*",
+];
 
 /// Where spawn-site accounting sits, from `LEAKSTORM_TASK_ACCOUNTING`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
-    /// `on` (the default): in front of the subscriber stack ([`SpawnSpanSubscriber`]), unless
-    /// tokio-console is on, which needs tokio's spans in the registry (then as [`Self::Layer`]).
+    /// `on` (the default): in front of the subscriber stack ([`taskleak::CensusSubscriber`]),
+    /// unless tokio-console is on, which needs tokio's spans in the registry (then as
+    /// [`Self::Layer`]).
     Front,
-    /// `layer`: inside the stack ([`SpawnSiteLayer`]), every poll through the registry. How
-    /// accounting first worked; kept so that `leakstorm bench` can show the difference.
+    /// `layer`: inside the stack ([`taskleak::CensusLayer`]), every poll through the registry.
     Layer,
     /// `off` (or `0`, `false`, `no`): no accounting; tokio's spawn spans stay disabled.
     Off,
@@ -75,24 +64,6 @@ pub fn placement_from_env() -> Placement {
     }
 }
 
-/// The process's spawn-site table, created on first use; `None` when accounting is switched off
-/// or not compiled in.
-fn process_table() -> Option<Arc<SpawnSites>> {
-    if !INSTRUMENTED || placement_from_env() == Placement::Off {
-        return None;
-    }
-    Some(
-        PROCESS_SITES
-            .get_or_init(|| Arc::new(SpawnSites::default()))
-            .clone(),
-    )
-}
-
-/// The process's spawn-site table, once [`dispatch`] (or [`layers`]) has installed accounting.
-pub fn process_sites() -> Option<Arc<SpawnSites>> {
-    PROCESS_SITES.get().cloned()
-}
-
 /// Whether tokio-console is switched on (and compiled in).
 fn console_wanted() -> bool {
     #[cfg(feature = "console")]
@@ -102,8 +73,8 @@ fn console_wanted() -> bool {
 }
 
 /// The layers `telemetry::init` adds to the stack: tokio-console when `TOKIO_CONSOLE=1`, and
-/// spawn-site accounting as a layer when it sits inside the stack ([`Placement::Layer`], which
-/// the console implies). By default this adds nothing: [`dispatch`] does the accounting.
+/// the census as a layer when it sits inside the stack ([`Placement::Layer`], which the console
+/// implies). By default this adds nothing: [`dispatch`] puts the census in front.
 ///
 /// Nothing is a layer that is never interested, not an `Option::None`: a `None` layer answers
 /// `Interest::always`, which turns every per-layer `never` below it into `sometimes` and would
@@ -120,45 +91,30 @@ where
         let _ = default_http_port;
         None
     };
-    let accounting = match placement_from_env() {
-        Placement::Layer => process_table(),
-        Placement::Front | Placement::Off => None,
-    };
-    // Combined only with a layer that does something: stacking the accounting layer with a
-    // never-interested placeholder made the pair miss tokio's spawn spans (see the tests).
-    match (accounting, console) {
-        (Some(sites), Some(console)) => SpawnSiteLayer::new(sites)
-            .filtered()
-            .and_then(console)
-            .boxed(),
-        (Some(sites), None) => SpawnSiteLayer::new(sites).filtered().boxed(),
+    let census = (placement_from_env() == Placement::Layer)
+        .then(|| CensusLayer::new(Census::global().clone()));
+    // Combined only with a layer that does something: stacking the census layer with a
+    // never-interested placeholder made the pair miss tokio's spawn spans.
+    match (census, console) {
+        (Some(census), Some(console)) => census.filtered().and_then(console).boxed(),
+        (Some(census), None) => census.filtered().boxed(),
         (None, Some(console)) => console,
-        (None, None) => disabled(),
+        (None, None) => tracing_subscriber::layer::Identity::new()
+            .with_filter(tracing_subscriber::filter::LevelFilter::OFF)
+            .boxed(),
     }
 }
 
-/// The process's dispatcher for `stack`: wrapped in [`SpawnSpanSubscriber`] when accounting sits
-/// in front ([`Placement::Front`]; otherwise [`layers`] put it in the stack, or it is off).
+/// The process's dispatcher for `stack`: the census in front of it ([`Placement::Front`];
+/// otherwise [`layers`] put it in the stack, or it is off).
 pub fn dispatch<S>(stack: S) -> tracing::Dispatch
 where
     S: tracing::Subscriber + Send + Sync + 'static,
 {
-    match (placement_from_env(), process_table()) {
-        (Placement::Front, Some(sites)) => {
-            tracing::Dispatch::new(SpawnSpanSubscriber::new(stack, sites))
-        }
-        _ => tracing::Dispatch::new(stack),
+    match placement_from_env() {
+        Placement::Front => tracing::Dispatch::new(taskleak::wrap(stack)),
+        Placement::Layer | Placement::Off => tracing::Dispatch::new(stack),
     }
-}
-
-fn disabled<S>() -> Box<dyn tracing_subscriber::Layer<S> + Send + Sync>
-where
-    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
-{
-    use tracing_subscriber::Layer as _;
-    tracing_subscriber::layer::Identity::new()
-        .with_filter(tracing_subscriber::filter::LevelFilter::OFF)
-        .boxed()
 }
 
 #[cfg(all(test, tokio_unstable))]
@@ -176,9 +132,8 @@ mod tests {
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
                 let task = tokio::spawn(async move { rx.await.ok() });
                 tokio::task::yield_now().await;
-                let sites = super::process_sites().expect("installed");
-                let alive: usize = sites.snapshot(0).iter().map(|s| s.alive).sum();
-                assert!(alive >= 1, "{:?}", sites.snapshot(0));
+                let snapshot = taskleak::Census::global().snapshot().expect("installed");
+                assert!(snapshot.alive() >= 1, "{snapshot:?}");
                 let _ = tx.send(());
                 task.await.expect("task ends");
             });

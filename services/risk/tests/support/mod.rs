@@ -19,6 +19,50 @@ pub const ADMIN_TOKEN: &str = "test-admin-token";
 pub const DEEP_AMOUNT: i64 = 60_000;
 pub const SHARDS: usize = 4;
 pub const SHARD_BUFFER_BYTES: usize = 2 * 1024 * 1024;
+/// Where the leak lives.
+pub const LEAK_FILE: &str = "services/risk/src/deep_scoring.rs";
+
+/// The lines of `fn name` in deep_scoring.rs: from its signature to the next `fn`. The tests
+/// name the function, so moving the spawn within it (or the function within the file) keeps
+/// them meaningful.
+pub fn function_lines(name: &str) -> std::ops::Range<u32> {
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/deep_scoring.rs"))
+            .expect("deep_scoring.rs readable");
+    let lines: Vec<&str> = source.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains(&format!("fn {name}(")))
+        .expect("function present");
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| l.contains(" fn "))
+        .map_or(lines.len(), |i| start + 1 + i);
+    (start as u32 + 1)..(end as u32 + 1)
+}
+
+/// The guard's failure, as a user reads it: the top site is the `tokio::spawn` inside
+/// `DeepScorer::score_leaky`, holding at least `shards` tasks, and nothing of the fleet's own
+/// infrastructure is blamed.
+pub fn assert_the_guard_names_score_leaky(leaks: &taskleak::Leaks, shards: usize) {
+    let message = leaks.to_string();
+    eprintln!("{message}");
+    let top = &leaks.sites[0];
+    let (file, line) = top.site.rsplit_once(':').expect("file:line");
+    assert_eq!(file, LEAK_FILE, "{message}");
+    let line: u32 = line.parse().expect("line number");
+    let score_leaky = function_lines("score_leaky");
+    assert!(
+        score_leaky.contains(&line),
+        "the guard names line {line}, inside score_leaky (lines {score_leaky:?}): {message}"
+    );
+    assert!(top.tasks >= shards, "{message}");
+    assert!(
+        message.contains(&format!("{LEAK_FILE}:{line}")),
+        "the message names the spawn: {message}"
+    );
+    assert_eq!(leaks.sites.len(), 1, "only the leak is blamed: {message}");
+}
 
 pub struct TestRisk {
     pub url: String,
@@ -109,7 +153,7 @@ impl TestRisk {
     }
 
     /// `GET /debug/tasks`, with a task dump when `dump` is set.
-    pub async fn debug_tasks(&self, dump: bool) -> kit::tasks::report::TasksReport {
+    pub async fn debug_tasks(&self, dump: bool) -> taskleak::report::TasksReport {
         self.http
             .get(format!("{}/debug/tasks", self.url))
             .query(&[("dump", if dump { "1" } else { "0" })])

@@ -85,7 +85,7 @@ async fn watch_storm(
             found.peak_site_tasks = top.tasks;
             found.peak_site = Some(top.site.clone());
         }
-        let share = top.tasks as f64 / report.accounted_tasks.max(1) as f64;
+        let share = top.tasks as f64 / report.accounted_tasks.unwrap_or(0).max(1) as f64;
         let alerting = report.runtime_alive_tasks as u64 >= alert_tasks;
         if found.named_after_s.is_none() && alerting && share > MAJORITY {
             found.named_after_s = Some(started.elapsed().as_secs_f64());
