@@ -136,14 +136,17 @@ check-compose: ## Validate compose.yaml, the Prometheus files and the collector/
 	scripts/check_observability.py
 	scripts/check_docker_path.py
 
-# deploy/k8s reads otel-config/, prometheus/, grafana/ and k6/ through generators: files outside
-# the kustomization directory, which kustomize only loads with this flag (docs/kubernetes.md).
-KUSTOMIZE ?= kubectl kustomize --load-restrictor LoadRestrictionsNone
+# Plain kustomize: the overlays need no flag (deploy/k8s/**/files/ holds copies of compose's files).
+KUSTOMIZE ?= kubectl kustomize
 K8S_OVERLAY ?= local
 
 .PHONY: check-k8s
-check-k8s: ## Render every deploy/k8s overlay and validate it offline (kubernetes-validate, TestRun schema, cross-checks)
+check-k8s: ## Render every deploy/k8s overlay and validate it offline (copies in files/, kubernetes-validate, TestRun schema, cross-checks)
 	scripts/check_k8s.py
+
+.PHONY: k8s-sync
+k8s-sync: ## Rewrite deploy/k8s/**/files/ from otel-config/, prometheus/, grafana/ and k6/ (after editing those)
+	scripts/k8s_checks/sync_files.py
 
 .PHONY: k8s-render
 k8s-render: ## Print an overlay's manifests (K8S_OVERLAY=local|fixed|autoscaled-leak|storm)
@@ -151,12 +154,12 @@ k8s-render: ## Print an overlay's manifests (K8S_OVERLAY=local|fixed|autoscaled-
 
 .PHONY: k8s-apply
 k8s-apply: ## Apply an overlay to the current kubectl context (K8S_OVERLAY=local)
-	$(KUSTOMIZE) deploy/k8s/overlays/$(K8S_OVERLAY) | kubectl apply -f -
+	kubectl apply -k deploy/k8s/overlays/$(K8S_OVERLAY)
 
 .PHONY: k8s-storm
 k8s-storm: ## Start (or restart) the distributed storm: the k6-operator TestRun in overlays/storm
 	kubectl -n leakstorm delete testrun storm --ignore-not-found
-	$(KUSTOMIZE) deploy/k8s/overlays/storm | kubectl apply -f -
+	kubectl apply -k deploy/k8s/overlays/storm
 
 .PHONY: verify
 verify: ## Check the money invariants on the native fleet's database

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
 """Offline checks of the Kubernetes manifests (deploy/k8s), `make check-k8s`.
 
-1. Every overlay renders with `kubectl kustomize --load-restrictor LoadRestrictionsNone`.
-2. The rendered manifests pass `kubernetes-validate --strict` for Kubernetes 1.32 and the newest
+1. The copies of compose's files the generators read (deploy/k8s/**/files/) match their sources
+   byte for byte (scripts/k8s_checks/sync_files.py, `make k8s-sync` rewrites them).
+2. Every overlay renders with plain `kubectl kustomize`, as `kubectl apply -k` builds it.
+3. The rendered manifests pass `kubernetes-validate --strict` for Kubernetes 1.32 and the newest
    version it bundles; the k6-operator TestRun, which it can only warn about, passes
    deploy/k8s/schemas/k6-testrun.schema.json.
-3. Cross-checks: every Service selects a pod and targets a declared port, every probe port is
+4. Cross-checks: every Service selects a pod and targets a declared port, every probe port is
    declared, every env URL names an existing Service and port, every Secret/ConfigMap reference
    exists, pods are hardened, the fleet mirrors compose (images, env, risk's memory limit), the
    NetworkPolicies allow exactly the calls the compose fleet makes (plus DNS), the storm script's
    ./lib imports resolve in the runner, the HPA targets something it can scale.
-4. Planted mistakes (scripts/k8s_checks/selftest.py) must each make their check fail.
+5. Planted mistakes and drifted copies (scripts/k8s_checks/selftest.py) must each make their
+   check fail.
 
 Nothing here talks to a cluster.
 """
@@ -21,7 +24,7 @@ import sys
 import kubernetes_validate
 import yaml
 
-from k8s_checks import crosschecks, hardening, policies, render, selftest, testrun_schema
+from k8s_checks import crosschecks, hardening, policies, render, selftest, sync_files, testrun_schema
 from k8s_checks.compose_parity import ANY, parity
 from k8s_checks.report import Report
 
@@ -43,7 +46,7 @@ STORM_FLEET = "local"
 
 def render_all(report):
     rendered = {}
-    report.section("Render (kubectl kustomize --load-restrictor LoadRestrictionsNone)")
+    report.section("Render (plain kubectl kustomize, as kubectl apply -k)")
     for overlay in render.overlays(ROOT):
         documents, error = render.render(overlay)
         kinds = sorted({d["kind"] for d in documents or []})
@@ -90,6 +93,8 @@ def main():
         sys.exit("check-k8s needs kubectl (its built-in kustomize renders the overlays)")
     report = Report()
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    report.section("Copies in the kustomizations (deploy/k8s/**/files/)")
+    report.problems("every copy matches its source in the repository", sync_files.problems(ROOT))
     rendered = render_all(report)
     validate_all(report, rendered)
     for name, documents in rendered.items():
@@ -101,6 +106,8 @@ def main():
     if "storm" in rendered and STORM_FLEET in rendered:
         selftest.run_in_memory(report, rendered[STORM_FLEET] + rendered["storm"], compose, ROOT)
     selftest.run_in_files(report, ROOT, VERSIONS)
+    report.section("Planted drift in the copies must fail the copy check")
+    selftest.run_drift(report, ROOT)
     if report.failures:
         print(f"\n{len(report.failures)} check(s) failed")
         sys.exit(1)

@@ -6,10 +6,9 @@ import tempfile
 
 import yaml
 
-# The base's generators read otel-config/, prometheus/, grafana/ and k6/ from the repository
-# root, outside the kustomization directory: kustomize refuses that unless told. The same flag
-# is in the Makefile and in docs/kubernetes.md.
-KUSTOMIZE = ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsNone"]
+# Plain, with kustomize's default load restrictor, exactly as `kubectl apply -k` builds: a
+# generator that reads a file from outside its kustomization fails here as it would for a user.
+KUSTOMIZE = ["kubectl", "kustomize"]
 
 
 def render(directory):

@@ -5,7 +5,7 @@ import pathlib
 import shutil
 import tempfile
 
-from . import crosschecks, hardening, policies, render, testrun_schema
+from . import crosschecks, hardening, policies, render, sync_files, testrun_schema
 from .compose_parity import parity
 
 
@@ -74,7 +74,7 @@ def run_in_memory(report, documents, compose, root):
 
 
 def _copy_of_repo(root, tmp):
-    """deploy/k8s copied, the directories its generators read linked, at the same relative paths."""
+    """deploy/ copied; the directories its files/ copies come from linked, at the same paths."""
     shutil.copytree(pathlib.Path(root) / "deploy", pathlib.Path(tmp) / "deploy")
     for shared in ("otel-config", "prometheus", "grafana", "k6"):
         (pathlib.Path(tmp) / shared).symlink_to(pathlib.Path(root) / shared)
@@ -117,3 +117,54 @@ def run_in_files(report, root, versions):
                 report.check(bool(found), f"{guard} {version} rejects {wrong.strip(' :')} in {path}", "NOT CAUGHT")
                 if found:
                     print(f"          -> {found[0][:170]}")
+
+
+
+def _append(path, text):
+    with open(path, "a") as file:
+        file.write(text)
+
+
+def _change_source(tmp, root):
+    # The source directory becomes a real copy first: the change must never reach the repository.
+    (tmp / "otel-config").unlink()
+    shutil.copytree(root / "otel-config", tmp / "otel-config")
+    _append(tmp / "otel-config/collector.yaml", "# changed for compose, not synced\n")
+
+
+BASE, STORM = "deploy/k8s/base", "deploy/k8s/overlays/storm"
+# (what is planted, how, a path the failure must name, whether `make k8s-sync` repairs it)
+DRIFT = [
+    ("a copy edited by hand", lambda t, r: _append(t / BASE / "files/prometheus/alerts.yml", "# tuned for the cluster only\n"),
+     f"{BASE}/files/prometheus/alerts.yml", True),
+    ("a source changed without syncing", _change_source, f"{BASE}/files/otel-config/collector.yaml", True),
+    ("a copy missing", lambda t, r: (t / STORM / "files/k6/lib/config.js").unlink(), f"{STORM}/files/k6/lib/config.js", True),
+    ("a copy no generator uses", lambda t, r: _append(t / BASE / "files/prometheus/old-alerts.yml", "groups: []\n"),
+     f"{BASE}/files/prometheus/old-alerts.yml", True),
+    ("a generator reading outside its kustomization again",
+     lambda t, r: _misspell(t / BASE / "kustomization.yaml", "=files/otel-config/jaeger.yaml", "=../../../otel-config/jaeger.yaml"),
+     "../../../otel-config/jaeger.yaml", False),
+]
+
+
+def run_drift(report, root):
+    """Copies in files/ drifting from compose's files, planted in a temporary copy of the tree."""
+    root = pathlib.Path(root)
+    for what, plant, named, repairable in DRIFT:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = pathlib.Path(tmp)
+            _copy_of_repo(root, tmp)
+            plant(tmp, root)
+            found = [p for p in sync_files.problems(tmp) if named in p]
+            report.check(bool(found), f"catches {what}", "NOT CAUGHT")
+            if found:
+                print(f"          -> {found[0][:260]}")
+            if repairable:
+                sync_files.sync(tmp)
+                report.problems(f"`make k8s-sync` repairs {what}", sync_files.problems(tmp))
+            else:
+                # The restrictor check itself: the plain render must refuse what `kubectl apply -k` would.
+                documents, error = render.render(tmp / "deploy/k8s/overlays/local")
+                report.check(documents is None, "plain `kubectl kustomize` refuses it too", "RENDERED")
+                if documents is None:
+                    print(f"          -> {error.splitlines()[-1][-200:]}")
