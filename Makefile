@@ -35,6 +35,19 @@ help: ## List the targets
 test: ## Run every test against a real Postgres (DATABASE_URL, or a throwaway local cluster)
 	$(CARGO) build --workspace --bins   # the trace tests run the real service binaries
 	scripts/with-postgres.sh $(CARGO) nextest run --workspace --no-fail-fast
+	$(CARGO) test --workspace --doc   # nextest does not run doctests
+
+.PHONY: check-taskleak
+check-taskleak: ## taskleak as crates.io will see it: package, docs without warnings, dependency footprint, a build without tokio_unstable
+	$(CARGO) package -p taskleak
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p taskleak --no-deps
+	RUSTDOCFLAGS="-D warnings --cfg tokio_unstable" $(CARGO) doc -p taskleak --no-deps --all-features
+	@deps=$$($(CARGO) tree -p taskleak -e normal --prefix none --format '{p}' | cut -d' ' -f1 | sort -u); \
+	  echo "taskleak, default features, depends on:" $$deps; \
+	  forbidden=$$(echo "$$deps" | grep -xE 'actix-web|axum|sqlx|opentelemetry.*|reqwest|tikv-jemallocator|tracing-opentelemetry' || true); \
+	  if [ -n "$$forbidden" ]; then echo "taskleak's default features pull in: $$forbidden" >&2; exit 1; fi
+	# Built without --cfg tokio_unstable (its own target directory): it must say it cannot see tasks.
+	RUSTFLAGS= CARGO_TARGET_DIR=target/uninstrumented $(CARGO) test -p taskleak-uninstrumented
 
 .PHONY: lint
 lint: ## rustfmt check and clippy with warnings denied (includes the no-detached-spawn guard)

@@ -81,6 +81,37 @@ class PeakMemory:
             self._stop.wait(1)
 
 
+class AlertWatch:
+    """Samples Prometheus's alerts in the background: which jobs `alertname` was ever pending or
+    firing for, and which it fired for."""
+
+    def __init__(self, prometheus, alertname):
+        self.url, self.name = f"{prometheus}/api/v1/alerts", alertname
+        self.active, self.fired, self._stop = set(), set(), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                for alert in get_json(self.url)["data"]["alerts"]:
+                    if alert["labels"].get("alertname") == self.name:
+                        job = alert["labels"].get("job", "?")
+                        self.active.add(job)
+                        if alert["state"] == "firing":
+                            self.fired.add(job)
+            except Exception:  # Prometheus restarting: the next sample will tell
+                pass
+            self._stop.wait(2)
+
+
 def mib(n):
     return f"{n / 1024**2:.0f} MiB"
 

@@ -6,14 +6,14 @@ use std::{
         Arc, OnceLock,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use tracing::span::Attributes;
 
 use crate::{
     fields::SpawnFields,
-    sites::{AliveTask, Site, SiteTable},
+    sites::{AliveTask, SiteTable},
 };
 
 /// How many task ids a [`SiteSnapshot`] carries: the oldest few, for task dumps.
@@ -127,12 +127,12 @@ pub struct SiteSnapshot {
     pub task_ids: Vec<u64>,
 }
 
-/// A task the census counted, as its feeder keeps it until the task's span closes.
-#[derive(Debug)]
-pub(crate) struct CountedTask {
-    pub(crate) site: Arc<Site>,
-    pub(crate) spawned_at: Instant,
-    pub(crate) task_id: u64,
+/// A task the census counted: where its feeder finds it again when the task's span is cloned,
+/// first polled or closed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted {
+    pub(crate) site: u32,
+    pub(crate) slot: usize,
     /// Spawned from outside any runtime (`Handle::spawn` from a plain thread): its runtime is
     /// filled in at its first poll.
     pub(crate) runtime_unknown: bool,
@@ -199,35 +199,43 @@ impl Census {
 
     /// Counts the task of a `runtime.spawn` span at its site; `None` for the spans of tasks
     /// that are not runtime tasks (blocking, `block_on`, `LocalSet`).
-    pub(crate) fn open(&self, attrs: &Attributes<'_>) -> Option<CountedTask> {
-        let mut fields = SpawnFields::new(&self.inner.table);
+    pub(crate) fn open(&self, attrs: &Attributes<'_>) -> Option<Counted> {
+        let table = &self.inner.table;
+        let mut fields = SpawnFields::new(table);
         attrs.record(&mut fields);
         let task = fields.runtime_task()?;
-        let site = self.inner.table.site(task.file, task.line);
+        let site = table.site_index(task.file, task.line);
         // The runtime whose context the spawn ran in: the one the task runs on, except for
         // `Handle::spawn` from outside any runtime (resolved at the first poll instead).
         let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
-        let spawned_at = Instant::now();
-        site.add(spawned_at, task.task_id, runtime);
-        Some(CountedTask {
+        let slot = table.with_site(site, |s| s.add(task.task_id, runtime))?;
+        Some(Counted {
             site,
-            spawned_at,
-            task_id: task.task_id,
+            slot,
             runtime_unknown: runtime.is_none(),
         })
     }
 
-    /// Records the runtime of a task spawned from outside one, from inside its first poll.
-    pub(crate) fn resolve_runtime(task: &mut CountedTask) {
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            task.site
-                .set_runtime(task.spawned_at, task.task_id, handle.id());
-            task.runtime_unknown = false;
-        }
+    /// One more handle to a counted task's span.
+    pub(crate) fn retain(&self, task: Counted) {
+        self.inner.table.with_site(task.site, |s| s.retain(task.slot));
     }
 
-    pub(crate) fn close(task: &CountedTask) {
-        task.site.remove(task.spawned_at, task.task_id);
+    /// One handle fewer; returns whether the task was uncounted (its last handle).
+    pub(crate) fn release(&self, task: Counted) -> bool {
+        self.inner
+            .table
+            .with_site(task.site, |s| s.release(task.slot))
+            .unwrap_or(false)
+    }
+
+    /// Records the runtime of a task spawned from outside one, from inside its first poll.
+    pub(crate) fn resolve_runtime(&self, task: Counted) {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            self.inner
+                .table
+                .with_site(task.site, |s| s.resolve_runtime(task.slot, handle.id()));
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use tracing_subscriber::{
 };
 
 use crate::{
-    census::{Census, CountedTask},
+    census::{Census, Counted},
     fields::is_spawn_span,
 };
 
@@ -91,15 +91,17 @@ where
         };
         match ctx.span(id) {
             Some(span) => span.extensions_mut().insert(task),
-            None => Census::close(&task),
+            None => {
+                self.census.release(task);
+            }
         }
     }
 
     fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(&id)
-            && let Some(task) = span.extensions().get::<CountedTask>()
+            && let Some(task) = span.extensions().get::<Counted>()
         {
-            Census::close(task);
+            self.census.release(*task);
         }
     }
 }

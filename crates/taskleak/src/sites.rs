@@ -2,7 +2,7 @@
 //! calls in the code (ours and our dependencies'), never by the number of tasks or requests.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::HashMap,
     sync::{
         Arc, Mutex, MutexGuard, PoisonError, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -10,15 +10,27 @@ use std::{
     time::{Duration, Instant},
 };
 
+use slab::Slab;
 use tokio::runtime::Id as RuntimeId;
 
-/// One spawn location and the tasks it spawned that are still alive.
+/// One alive task of a site.
+#[derive(Debug)]
+struct Entry {
+    spawned_at: Instant,
+    task_id: u64,
+    /// The runtime it was spawned on (`None` until known, see [`Site::resolve_runtime`]).
+    runtime: Option<RuntimeId>,
+    /// Handles to its span (tokio holds one; `Span::clone` would add more).
+    refs: u32,
+}
+
+/// One spawn location and the tasks it spawned that are still alive. A slab, not an ordered
+/// set: a spawn and an end cost a slot each, and the oldest is found when someone asks.
 #[derive(Debug)]
 pub(crate) struct Site {
     /// `file:line`, dependency paths shortened to `crate-version/src/...` (see [`short_path`]).
     pub(crate) location: Arc<str>,
-    /// (spawned at, task id) → the runtime it was spawned on; ordered by age, oldest first.
-    alive: Mutex<BTreeMap<(Instant, u64), Option<RuntimeId>>>,
+    alive: Mutex<Slab<Entry>>,
     spawned: AtomicU64,
 }
 
@@ -26,29 +38,56 @@ impl Site {
     fn new(location: String) -> Self {
         Self {
             location: location.into(),
-            alive: Mutex::new(BTreeMap::new()),
+            alive: Mutex::new(Slab::new()),
             spawned: AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn add(&self, spawned_at: Instant, task_id: u64, runtime: Option<RuntimeId>) {
+    /// Counts a task; returns its slot.
+    pub(crate) fn add(&self, task_id: u64, runtime: Option<RuntimeId>) -> usize {
         self.spawned.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert((spawned_at, task_id), runtime);
+        self.lock().insert(Entry {
+            spawned_at: Instant::now(),
+            task_id,
+            runtime,
+            refs: 1,
+        })
     }
 
-    pub(crate) fn remove(&self, spawned_at: Instant, task_id: u64) {
-        self.lock().remove(&(spawned_at, task_id));
-    }
-
-    /// Fills in the runtime of a task spawned from outside any runtime (`Handle::spawn` from a
-    /// plain thread), once it is first polled on its own.
-    pub(crate) fn set_runtime(&self, spawned_at: Instant, task_id: u64, runtime: RuntimeId) {
-        if let Some(slot) = self.lock().get_mut(&(spawned_at, task_id)) {
-            *slot = Some(runtime);
+    /// One more handle to the task's span.
+    pub(crate) fn retain(&self, slot: usize) {
+        if let Some(entry) = self.lock().get_mut(slot) {
+            entry.refs += 1;
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<(Instant, u64), Option<RuntimeId>>> {
+    /// One handle fewer; the task is uncounted with the last. Returns whether it was.
+    pub(crate) fn release(&self, slot: usize) -> bool {
+        let mut alive = self.lock();
+        match alive.get_mut(slot) {
+            Some(entry) if entry.refs > 1 => {
+                entry.refs -= 1;
+                false
+            }
+            Some(_) => {
+                alive.remove(slot);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fills in the runtime of a task spawned from outside any runtime (`Handle::spawn` from a
+    /// plain thread), from inside its first poll.
+    pub(crate) fn resolve_runtime(&self, slot: usize, runtime: RuntimeId) {
+        if let Some(entry) = self.lock().get_mut(slot)
+            && entry.runtime.is_none()
+        {
+            entry.runtime = Some(runtime);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slab<Entry>> {
         self.alive.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -63,6 +102,9 @@ pub(crate) struct SiteCount {
     pub(crate) task_ids: Vec<u64>,
 }
 
+/// (spawned at, task id) of a site's alive tasks.
+type SpawnTimes = Vec<(Instant, u64)>;
+
 /// One alive task, for the test guard.
 #[derive(Debug, Clone)]
 pub(crate) struct AliveTask {
@@ -72,18 +114,19 @@ pub(crate) struct AliveTask {
     pub(crate) runtime: Option<RuntimeId>,
 }
 
-/// The spawn-site table: interned by the location's `'static` file string and line, so that the
-/// per-spawn lookup neither allocates nor formats.
+/// The spawn-site table: sites by the location's `'static` file string (by address) and line, so
+/// that the per-spawn lookup neither allocates nor formats; and by index, which span ids carry.
 #[derive(Debug, Default)]
 pub(crate) struct SiteTable {
     /// Spawn-location file strings by address, shortened (see [`short_path`]).
     files: RwLock<HashMap<usize, Arc<str>>>,
-    by_key: RwLock<HashMap<(usize, u32), Arc<Site>>>,
+    by_key: RwLock<HashMap<(usize, u32), u32>>,
+    sites: RwLock<Vec<Arc<Site>>>,
 }
 
 impl SiteTable {
     /// Interns a spawn location's file (tokio's `&'static str` from `Location::file`) by its
-    /// address; returns the key for [`SiteTable::site`].
+    /// address; returns the key for [`SiteTable::site_index`].
     pub(crate) fn intern_file(&self, file: &str) -> usize {
         let key = file.as_ptr() as usize;
         let known = read(&self.files).contains_key(&key);
@@ -95,24 +138,30 @@ impl SiteTable {
         key
     }
 
-    /// The site for a spawn location: `file` from [`SiteTable::intern_file`].
-    pub(crate) fn site(&self, file: usize, line: u32) -> Arc<Site> {
-        let key = (file, line);
-        if let Some(site) = read(&self.by_key).get(&key) {
-            return site.clone();
+    /// The index of the site for a spawn location: `file` from [`SiteTable::intern_file`].
+    pub(crate) fn site_index(&self, file: usize, line: u32) -> u32 {
+        if let Some(&index) = read(&self.by_key).get(&(file, line)) {
+            return index;
         }
         let name = read(&self.files)
             .get(&file)
             .cloned()
             .unwrap_or_else(|| "unknown".into());
-        write(&self.by_key)
-            .entry(key)
-            .or_insert_with(|| Arc::new(Site::new(format!("{name}:{line}"))))
-            .clone()
+        let mut by_key = write(&self.by_key);
+        *by_key.entry((file, line)).or_insert_with(|| {
+            let mut sites = write(&self.sites);
+            sites.push(Arc::new(Site::new(format!("{name}:{line}"))));
+            u32::try_from(sites.len() - 1).unwrap_or(u32::MAX)
+        })
+    }
+
+    /// Runs `f` on the site at `index` (without cloning its `Arc`: the hot path).
+    pub(crate) fn with_site<R>(&self, index: u32, f: impl FnOnce(&Arc<Site>) -> R) -> Option<R> {
+        read(&self.sites).get(index as usize).map(f)
     }
 
     fn sites(&self) -> Vec<Arc<Site>> {
-        read(&self.by_key).values().cloned().collect()
+        read(&self.sites).clone()
     }
 
     /// Every site seen so far (alive or not), most alive tasks first; each with up to
@@ -121,32 +170,34 @@ impl SiteTable {
         let now = Instant::now();
         // Two `Location`s with different file pointers can name the same place (one per crate
         // that inlines it): merged by location text.
-        let mut merged: HashMap<Arc<str>, SiteCount> = HashMap::new();
+        let mut merged: HashMap<Arc<str>, (SiteCount, SpawnTimes)> = HashMap::new();
         for site in self.sites() {
-            let alive = site.lock();
-            let oldest = alive
-                .keys()
-                .next()
-                .map(|(at, _)| now.saturating_duration_since(*at))
-                .unwrap_or_default();
-            let entry = merged
-                .entry(site.location.clone())
-                .or_insert_with(|| SiteCount {
+            let (count, ages) = merged.entry(site.location.clone()).or_insert_with(|| {
+                let count = SiteCount {
                     location: site.location.clone(),
                     alive: 0,
                     oldest: Duration::ZERO,
                     spawned: 0,
                     task_ids: Vec::new(),
-                });
-            entry.alive += alive.len();
-            entry.oldest = entry.oldest.max(oldest);
-            entry.spawned += site.spawned.load(Ordering::Relaxed);
-            let room = ids_limit.saturating_sub(entry.task_ids.len());
-            entry
-                .task_ids
-                .extend(alive.keys().take(room).map(|(_, id)| *id));
+                };
+                (count, Vec::new())
+            });
+            count.spawned += site.spawned.load(Ordering::Relaxed);
+            ages.extend(site.lock().iter().map(|(_, e)| (e.spawned_at, e.task_id)));
         }
-        let mut out: Vec<SiteCount> = merged.into_values().collect();
+        let mut out: Vec<SiteCount> = merged
+            .into_values()
+            .map(|(mut count, mut ages)| {
+                ages.sort_unstable();
+                count.alive = ages.len();
+                count.oldest = ages
+                    .first()
+                    .map(|(at, _)| now.saturating_duration_since(*at))
+                    .unwrap_or_default();
+                count.task_ids = ages.iter().take(ids_limit).map(|(_, id)| *id).collect();
+                count
+            })
+            .collect();
         out.sort_by(|a, b| {
             b.alive
                 .cmp(&a.alive)
@@ -159,16 +210,12 @@ impl SiteTable {
     pub(crate) fn alive_tasks(&self) -> Vec<AliveTask> {
         let mut out = Vec::new();
         for site in self.sites() {
-            out.extend(
-                site.lock()
-                    .iter()
-                    .map(|(&(spawned_at, task_id), &runtime)| AliveTask {
-                        location: site.location.clone(),
-                        spawned_at,
-                        task_id,
-                        runtime,
-                    }),
-            );
+            out.extend(site.lock().iter().map(|(_, e)| AliveTask {
+                location: site.location.clone(),
+                spawned_at: e.spawned_at,
+                task_id: e.task_id,
+                runtime: e.runtime,
+            }));
         }
         out
     }
@@ -233,28 +280,30 @@ mod tests {
         static FILE: &str = "services/risk/src/deep_scoring.rs";
         let table = SiteTable::default();
         let file = table.intern_file(FILE);
-        let leak = table.site(file, 107);
-        let other = table.site(file, 120);
-        let long_ago = Instant::now() - Duration::from_secs(30);
-        leak.add(long_ago, 1, None);
-        leak.add(Instant::now(), 2, None);
-        let now = Instant::now();
-        other.add(now, 3, None);
-        other.remove(now, 3);
+        let (leak, other) = (table.site_index(file, 107), table.site_index(file, 120));
+        assert_eq!(table.site_index(file, 107), leak, "one site per location");
+        let first = table.with_site(leak, |s| s.add(1, None)).expect("site");
+        std::thread::sleep(Duration::from_millis(20));
+        table.with_site(leak, |s| s.add(2, None));
+        let gone = table.with_site(other, |s| s.add(3, None)).expect("site");
+        assert_eq!(table.with_site(other, |s| s.release(gone)), Some(true));
 
         let counts = table.counts(10);
         assert_eq!(&*counts[0].location, format!("{FILE}:107"));
         assert_eq!(counts[0].alive, 2);
-        assert!(counts[0].oldest >= Duration::from_secs(30));
-        assert_eq!(counts[0].task_ids, vec![1, 2]);
+        assert!(counts[0].oldest >= Duration::from_millis(20));
+        assert_eq!(counts[0].task_ids, vec![1, 2], "oldest first");
         assert_eq!(counts[0].spawned, 2);
         assert_eq!(counts[1].alive, 0, "a site whose tasks ended shows zero");
         assert_eq!(counts[1].spawned, 1, "but keeps its spawned total");
 
-        leak.remove(long_ago, 1);
+        // A cloned span keeps its task counted until the last handle goes.
+        table.with_site(leak, |s| s.retain(first));
+        assert_eq!(table.with_site(leak, |s| s.release(first)), Some(false));
+        assert_eq!(table.with_site(leak, |s| s.release(first)), Some(true));
         let counts = table.counts(10);
         assert_eq!(counts[0].alive, 1);
-        assert!(counts[0].oldest < Duration::from_secs(30));
+        assert!(counts[0].oldest < Duration::from_millis(20));
         assert_eq!(table.alive_tasks().len(), 1);
     }
 }

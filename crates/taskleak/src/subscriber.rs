@@ -14,23 +14,19 @@
 
 use std::{
     any::TypeId,
-    sync::{
-        Mutex, MutexGuard, PoisonError,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
 };
 
-use slab::Slab;
-use tracing_core::span::Current;
 use tracing::{
     Dispatch, Event, Metadata, Subscriber,
     level_filters::LevelFilter,
     span::{Attributes, Id, Record},
     subscriber::Interest,
 };
+use tracing_core::span::Current;
 
 use crate::{
-    census::{Census, CountedTask},
+    census::{Census, Counted},
     fields::is_spawn_span,
 };
 
@@ -40,18 +36,16 @@ use crate::{
 /// so bit 37 is never set in a registry id. The wrapper checks it anyway.
 const OWN_ID_BIT: u64 = 1 << 37;
 /// Within our own ids: a task spawned from outside any runtime, whose runtime is recorded at its
-/// first poll. Keys stay below this bit.
+/// first poll.
 const UNRESOLVED_BIT: u64 = 1 << 36;
+/// Below those: the site's index (12 bits) and the task's slot in it (24 bits). A task that does
+/// not fit (a 4,095th site, a 16,777,216th task alive at one site) is not counted.
+const SLOT_BITS: u32 = 24;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
+const MAX_SITE: u64 = (UNRESOLVED_BIT >> SLOT_BITS) - 2;
 /// The id of spawn spans that are not counted (blocking, `block_on` and `LocalSet` tasks, such
 /// as every actix-web connection): owned, never stored, so cloning and closing take no lock.
 const UNCOUNTED: u64 = OWN_ID_BIT | (UNRESOLVED_BIT - 1);
-
-/// One alive task's span, as the wrapper tracks it.
-struct TaskSpan {
-    task: CountedTask,
-    /// Handles to the span (tokio holds one; `Span::clone` would add more).
-    refs: usize,
-}
 
 /// Wraps a subscriber `S` (your whole stack, or [`NoSubscriber`](tracing::subscriber::NoSubscriber))
 /// and feeds a [`Census`] from tokio's spawn spans; see [`crate::wrap`] for the usual way in.
@@ -67,7 +61,6 @@ struct TaskSpan {
 pub struct CensusSubscriber<S> {
     inner: S,
     census: Census,
-    spans: Mutex<Slab<TaskSpan>>,
     /// Cleared for good if the wrapped subscriber ever produced an id with [`OWN_ID_BIT`]:
     /// spawn spans then go to it like any other span (and are not counted).
     own_ids: AtomicBool,
@@ -79,7 +72,6 @@ impl<S: Subscriber> CensusSubscriber<S> {
         Self {
             inner,
             census,
-            spans: Mutex::new(Slab::new()),
             own_ids: AtomicBool::new(true),
         }
     }
@@ -97,25 +89,34 @@ impl<S: Subscriber> CensusSubscriber<S> {
         self.own_ids.load(Ordering::Relaxed)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Slab<TaskSpan>> {
-        self.spans.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn key(id: &Id) -> usize {
-        usize::try_from(id.into_u64() & (UNRESOLVED_BIT - 1)).unwrap_or(usize::MAX)
+    /// The counted task an owned id stands for (`None` for [`UNCOUNTED`]).
+    fn counted(id: &Id) -> Option<Counted> {
+        let id = id.into_u64();
+        if id == UNCOUNTED {
+            return None;
+        }
+        Some(Counted {
+            site: u32::try_from((id & (UNRESOLVED_BIT - 1)) >> SLOT_BITS).ok()?,
+            slot: usize::try_from(id & SLOT_MASK).ok()?,
+            runtime_unknown: id & UNRESOLVED_BIT != 0,
+        })
     }
 
     fn open(&self, attrs: &Attributes<'_>) -> Id {
         let Some(task) = self.census.open(attrs) else {
             return Id::from_u64(UNCOUNTED);
         };
+        let (site, slot) = (u64::from(task.site), task.slot as u64);
+        if site > MAX_SITE || slot > SLOT_MASK {
+            self.census.release(task);
+            return Id::from_u64(UNCOUNTED);
+        }
         let unresolved = if task.runtime_unknown {
             UNRESOLVED_BIT
         } else {
             0
         };
-        let key = self.lock().insert(TaskSpan { task, refs: 1 }) as u64;
-        Id::from_u64(OWN_ID_BIT | unresolved | key)
+        Id::from_u64(OWN_ID_BIT | unresolved | (site << SLOT_BITS) | slot)
     }
 }
 
@@ -190,11 +191,9 @@ impl<S: Subscriber> Subscriber for CensusSubscriber<S> {
             return self.inner.enter(span);
         }
         if id & UNRESOLVED_BIT != 0
-            && id != UNCOUNTED
-            && let Some(span) = self.lock().get_mut(Self::key(span))
-            && span.task.runtime_unknown
+            && let Some(task) = Self::counted(span)
         {
-            Census::resolve_runtime(&mut span.task);
+            self.census.resolve_runtime(task);
         }
     }
 
@@ -208,10 +207,8 @@ impl<S: Subscriber> Subscriber for CensusSubscriber<S> {
         if !Self::owns(id) {
             return self.inner.clone_span(id);
         }
-        if id.into_u64() != UNCOUNTED
-            && let Some(span) = self.lock().get_mut(Self::key(id))
-        {
-            span.refs += 1;
+        if let Some(task) = Self::counted(id) {
+            self.census.retain(task);
         }
         id.clone()
     }
@@ -220,24 +217,10 @@ impl<S: Subscriber> Subscriber for CensusSubscriber<S> {
         if !Self::owns(&id) {
             return self.inner.try_close(id);
         }
-        if id.into_u64() == UNCOUNTED {
-            return true;
+        match Self::counted(&id) {
+            Some(task) => self.census.release(task),
+            None => true,
         }
-        let key = Self::key(&id);
-        let closed = {
-            let mut spans = self.lock();
-            match spans.get_mut(key) {
-                Some(span) if span.refs > 1 => {
-                    span.refs -= 1;
-                    return false;
-                }
-                Some(_) => spans.remove(key),
-                None => return false,
-            }
-        };
-        // The site's own lock is taken after the table's is released.
-        Census::close(&closed.task);
-        true
     }
 
     #[allow(deprecated)]
@@ -271,10 +254,7 @@ impl<S> std::fmt::Debug for CensusSubscriber<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CensusSubscriber")
             .field("census", &self.census)
-            .field(
-                "alive_spawn_spans",
-                &self.spans.lock().map(|s| s.len()).ok(),
-            )
+            .field("counting", &self.own_ids.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }

@@ -117,6 +117,41 @@ where
     }
 }
 
+/// [`INFRASTRUCTURE_SITES`] as one PromQL regular expression (RE2, anchored by Prometheus):
+/// `*` is `.*`, `?` is `.`, and regex metacharacters are escaped (doubled, for a PromQL
+/// double-quoted string).
+pub fn infrastructure_sites_regex() -> String {
+    INFRASTRUCTURE_SITES
+        .iter()
+        .map(|glob| {
+            glob.chars()
+                .map(|c| match c {
+                    '*' => ".*".to_owned(),
+                    '?' => ".".to_owned(),
+                    '.' | '+' | '(' | ')' | '[' | ']' | '{' | '}' | '^' | '$' | '|' | '\\' => {
+                        format!("\\\\{c}")
+                    }
+                    c => c.to_string(),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+#[cfg(test)]
+mod alert_tests {
+    #[test]
+    fn the_alert_ignores_exactly_the_infrastructure_sites_the_guards_ignore() {
+        let rules = include_str!("../../../../prometheus/alerts.yml");
+        let wanted = format!("spawn_site!~\"{}\"", super::infrastructure_sites_regex());
+        assert!(
+            rules.contains(&wanted),
+            "prometheus/alerts.yml's outliving-requests rule must filter {wanted}"
+        );
+    }
+}
+
 #[cfg(all(test, tokio_unstable))]
 mod tests {
     use tracing_subscriber::layer::SubscriberExt as _;
