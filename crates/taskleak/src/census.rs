@@ -42,6 +42,9 @@ struct Inner {
     table: SiteTable,
     /// Set once a subscriber or layer feeding this census is turned into a dispatcher.
     installed: AtomicBool,
+    /// Set once a [`Guard`](crate::Guard) reads this census: from then on each task's runtime
+    /// is recorded (production without guards skips that lookup).
+    guarded: AtomicBool,
 }
 
 /// Why a census cannot answer.
@@ -185,6 +188,10 @@ impl Census {
         Ok(Snapshot { sites })
     }
 
+    pub(crate) fn mark_guarded(&self) {
+        self.inner.guarded.store(true, Ordering::Relaxed);
+    }
+
     pub(crate) fn mark_installed(&self) {
         self.inner.installed.store(true, Ordering::Relaxed);
     }
@@ -204,15 +211,18 @@ impl Census {
         let mut fields = SpawnFields::new(table);
         attrs.record(&mut fields);
         let task = fields.runtime_task()?;
-        let site = table.site_index(task.file, task.line);
-        // The runtime whose context the spawn ran in: the one the task runs on, except for
-        // `Handle::spawn` from outside any runtime (resolved at the first poll instead).
-        let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
-        let slot = table.with_site(site, |s| s.add(task.task_id, runtime))?;
+        // Guards scope tasks by runtime: the one whose context the spawn ran in, which is the
+        // one the task runs on, except for `Handle::spawn` from outside any runtime (resolved at
+        // the first poll instead). Looked up only once a guard wants it.
+        let guarded = self.inner.guarded.load(Ordering::Relaxed);
+        let runtime = guarded
+            .then(|| tokio::runtime::Handle::try_current().ok().map(|h| h.id()))
+            .flatten();
+        let (site, slot) = table.open(task.file, task.line, task.task_id, runtime);
         Some(Counted {
             site,
             slot,
-            runtime_unknown: runtime.is_none(),
+            runtime_unknown: guarded && runtime.is_none(),
         })
     }
 

@@ -2,7 +2,9 @@
 //! calls in the code (ours and our dependencies'), never by the number of tasks or requests.
 
 use std::{
+    cell::Cell,
     collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
     sync::{
         Arc, Mutex, MutexGuard, PoisonError, RwLock,
         atomic::{AtomicU64, Ordering},
@@ -119,49 +121,107 @@ pub(crate) struct AliveTask {
 #[derive(Debug, Default)]
 pub(crate) struct SiteTable {
     /// Spawn-location file strings by address, shortened (see [`short_path`]).
-    files: RwLock<HashMap<usize, Arc<str>>>,
-    by_key: RwLock<HashMap<(usize, u32), u32>>,
-    sites: RwLock<Vec<Arc<Site>>>,
+    files: RwLock<HashMap<usize, Arc<str>, FastHash>>,
+    index: RwLock<Index>,
+}
+
+/// Sites by location and by index, under one lock: a spawn takes it once, for reading.
+#[derive(Debug, Default)]
+struct Index {
+    by_key: HashMap<(usize, u32), u32, FastHash>,
+    sites: Vec<Arc<Site>>,
+}
+
+/// The keys are addresses and line numbers, not attacker-chosen: a multiply-rotate hash
+/// (FxHash's) instead of SipHash, on the per-spawn path.
+type FastHash = BuildHasherDefault<AddressHasher>;
+
+#[derive(Debug, Default)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+thread_local! {
+    /// (table, file address) this thread last found interned: spawns repeat their sites.
+    static LAST_INTERNED: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 impl SiteTable {
     /// Interns a spawn location's file (tokio's `&'static str` from `Location::file`) by its
-    /// address; returns the key for [`SiteTable::site_index`].
+    /// address; returns the key for [`SiteTable::open`].
     pub(crate) fn intern_file(&self, file: &str) -> usize {
         let key = file.as_ptr() as usize;
+        let this = std::ptr::from_ref(self) as usize;
+        if LAST_INTERNED.with(Cell::get) == (this, key) {
+            return key;
+        }
         let known = read(&self.files).contains_key(&key);
         if !known {
             write(&self.files)
                 .entry(key)
                 .or_insert_with(|| short_path(file).into());
         }
+        LAST_INTERNED.with(|last| last.set((this, key)));
         key
     }
 
-    /// The index of the site for a spawn location: `file` from [`SiteTable::intern_file`].
-    pub(crate) fn site_index(&self, file: usize, line: u32) -> u32 {
-        if let Some(&index) = read(&self.by_key).get(&(file, line)) {
-            return index;
+    /// Counts a task at the site of a spawn location (`file` from [`SiteTable::intern_file`]);
+    /// returns the site's index and the task's slot in it.
+    pub(crate) fn open(
+        &self,
+        file: usize,
+        line: u32,
+        task_id: u64,
+        runtime: Option<RuntimeId>,
+    ) -> (u32, usize) {
+        {
+            let index = read(&self.index);
+            if let Some(&site) = index.by_key.get(&(file, line)) {
+                return (site, index.sites[site as usize].add(task_id, runtime));
+            }
         }
         let name = read(&self.files)
             .get(&file)
             .cloned()
             .unwrap_or_else(|| "unknown".into());
-        let mut by_key = write(&self.by_key);
-        *by_key.entry((file, line)).or_insert_with(|| {
-            let mut sites = write(&self.sites);
+        let mut index = write(&self.index);
+        let Index { by_key, sites } = &mut *index;
+        let site = *by_key.entry((file, line)).or_insert_with(|| {
             sites.push(Arc::new(Site::new(format!("{name}:{line}"))));
             u32::try_from(sites.len() - 1).unwrap_or(u32::MAX)
-        })
+        });
+        (site, sites[site as usize].add(task_id, runtime))
     }
 
     /// Runs `f` on the site at `index` (without cloning its `Arc`: the hot path).
     pub(crate) fn with_site<R>(&self, index: u32, f: impl FnOnce(&Arc<Site>) -> R) -> Option<R> {
-        read(&self.sites).get(index as usize).map(f)
+        read(&self.index).sites.get(index as usize).map(f)
     }
 
     fn sites(&self) -> Vec<Arc<Site>> {
-        read(&self.sites).clone()
+        read(&self.index).sites.clone()
     }
 
     /// Every site seen so far (alive or not), most alive tasks first; each with up to
@@ -280,12 +340,10 @@ mod tests {
         static FILE: &str = "services/risk/src/deep_scoring.rs";
         let table = SiteTable::default();
         let file = table.intern_file(FILE);
-        let (leak, other) = (table.site_index(file, 107), table.site_index(file, 120));
-        assert_eq!(table.site_index(file, 107), leak, "one site per location");
-        let first = table.with_site(leak, |s| s.add(1, None)).expect("site");
+        let (leak, first) = table.open(file, 107, 1, None);
         std::thread::sleep(Duration::from_millis(20));
-        table.with_site(leak, |s| s.add(2, None));
-        let gone = table.with_site(other, |s| s.add(3, None)).expect("site");
+        assert_eq!(table.open(file, 107, 2, None).0, leak, "one site per location");
+        let (other, gone) = table.open(file, 120, 3, None);
         assert_eq!(table.with_site(other, |s| s.release(gone)), Some(true));
 
         let counts = table.counts(10);

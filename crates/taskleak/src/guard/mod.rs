@@ -93,6 +93,7 @@ impl Guard {
             panic!("taskleak::Guard::new() at {taken_at} must run inside a tokio runtime")
         });
         let census = Census::global().clone();
+        census.mark_guarded();
         let installed = install::ensure(&census);
         let mut checker = Checker {
             census,
