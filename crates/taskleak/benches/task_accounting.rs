@@ -4,6 +4,8 @@
 //! the median of its rounds' medians.
 //!
 //! - `none`: no instrumentation at all (tokio's spawn spans stay disabled).
+//! - `tokio's spawn span only`: a subscriber that enables tokio's per-task span and does nothing
+//!   with it: what any span-based look at tasks pays before it counts anything.
 //! - `taskleak`: the census in front of the subscriber ([`taskleak::init`]).
 //! - `taskleak (layer)`: the census as a layer inside a `tracing_subscriber` registry — how the
 //!   fleet counted first, and what it still does with tokio-console on.
@@ -13,9 +15,16 @@
 //!   annotated with `instrument_await`.
 //!
 //! Workloads, on a current-thread runtime like an actix-web worker's: spawn a task and await it
-//! (ns per spawn, including its one poll and its end), and one task yielding (ns per poll).
+//! (per spawn, including its one poll and its end), and one task yielding (per poll).
 //!
-//! Run: `cargo bench -p taskleak --bench task_accounting --features layer` (`-- --rounds 3`).
+//! Two measures: nanoseconds (the median of each setup's runs, interleaved rounds; on a shared
+//! two-core VM they move by ±15 % between runs), and, with `--instructions`, CPU instructions
+//! counted by valgrind (`callgrind`), which do not move: each setup runs twice per workload at
+//! two sizes, and the difference over the extra work gives instructions per spawn and per poll,
+//! all threads of the process included (tokio-console's aggregator thread, say).
+//!
+//! Run: `cargo bench -p taskleak --bench task_accounting --features layer -- --rounds 3` and
+//! `... -- --instructions` (needs valgrind).
 
 use std::{
     process::Command,
@@ -23,8 +32,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-const SETUPS: [&str; 6] = [
+const SETUPS: [&str; 7] = [
     "none",
+    "tokio's spawn span only",
     "taskleak",
     "taskleak (layer)",
     "console-subscriber",
@@ -43,10 +53,56 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    match value("--setup") {
-        Some(setup) => measure(&setup),
-        None => compare(value("--rounds").and_then(|r| r.parse().ok()).unwrap_or(1)),
+    let number = |flag: &str| value(flag).and_then(|v| v.parse::<u32>().ok());
+    match (value("--setup"), number("--spawns"), number("--polls")) {
+        (Some(setup), Some(spawns), Some(polls)) => run_once(&setup, spawns, polls),
+        (Some(setup), _, _) => measure(&setup),
+        _ if args.iter().any(|a| a == "--instructions") => compare_instructions(),
+        _ => compare(number("--rounds").map_or(1, |r| r as usize)),
     }
+}
+
+/// Instructions per spawn and per poll, counted by valgrind: deterministic, unlike time.
+fn compare_instructions() {
+    const SMALL_SPAWNS: u32 = 20_000;
+    const SMALL_POLLS: u32 = 200_000;
+    let exe = std::env::current_exe().expect("own path");
+    let count = |setup: &str, spawns: u32, polls: u32| -> Option<u64> {
+        let out = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(&exe)
+            .args(["--setup", setup, "--spawns", &spawns.to_string(), "--polls", &polls.to_string()])
+            .output()
+            .expect("valgrind runs (apt-get install valgrind)");
+        let text = String::from_utf8_lossy(&out.stderr);
+        let collected = text.lines().find_map(|l| l.split("Collected : ").nth(1))?;
+        collected.trim().parse().ok()
+    };
+    let per = |setup: &str, spawns: u32, polls: u32| -> Option<f64> {
+        let once = count(setup, spawns, polls)?;
+        let twice = count(setup, spawns * 2, polls * 2)?;
+        Some(twice.saturating_sub(once) as f64 / f64::from((spawns + polls).max(1)))
+    };
+    let mut rows = Vec::new();
+    for setup in SETUPS {
+        let spawn = per(setup, SMALL_SPAWNS, 0);
+        let poll = per(setup, 0, SMALL_POLLS);
+        rows.push((setup, spawn, poll));
+    }
+    let (spawn_base, poll_base) = (rows[0].1.unwrap_or(1.0), rows[0].2.unwrap_or(1.0));
+    println!("| setup | instructions per spawn | instructions per poll | spawn vs none | poll vs none |");
+    println!("|---|---:|---:|---:|---:|");
+    for (setup, spawn, poll) in rows {
+        match (spawn, poll) {
+            (Some(spawn), Some(poll)) => println!(
+                "| {setup} | {spawn:.0} | {poll:.0} | {:.2}× | {:.2}× |",
+                spawn / spawn_base,
+                poll / poll_base
+            ),
+            _ => println!("| {setup} | – | – | – | – |"),
+        }
+    }
+    println!("\n(valgrind callgrind; {SMALL_SPAWNS} vs {} spawns, {SMALL_POLLS} vs {} polls)", SMALL_SPAWNS * 2, SMALL_POLLS * 2);
 }
 
 /// Runs every setup in its own process, `rounds` times interleaved, and prints the table.
@@ -106,7 +162,35 @@ enum Wrap {
 }
 
 fn measure(setup: &str) {
-    let wrap = match setup {
+    let Some(wrap) = install(setup) else {
+        println!("needs --features layer");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let spawn = median(|| runtime.block_on(spawn_and_await(wrap, SPAWNS)) / SPAWNS);
+    let poll = median(|| runtime.block_on(yield_repeatedly(wrap, POLLS)) / POLLS);
+    println!("{} {}", spawn.as_nanos(), poll.as_nanos());
+}
+
+/// One run of each workload, for the instruction counts.
+fn run_once(setup: &str, spawns: u32, polls: u32) {
+    let Some(wrap) = install(setup) else {
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(spawn_and_await(wrap, spawns));
+    runtime.block_on(yield_repeatedly(wrap, polls));
+}
+
+/// Installs what `setup` looks with; `None` when this build cannot.
+fn install(setup: &str) -> Option<Wrap> {
+    Some(match setup {
         "none" => Wrap::Plain,
         "taskleak" => {
             taskleak::init().expect("first subscriber");
@@ -114,8 +198,7 @@ fn measure(setup: &str) {
         }
         "taskleak (layer)" => {
             if !install_layer() {
-                println!("needs --features layer");
-                return;
+                return None;
             }
             Wrap::Plain
         }
@@ -127,17 +210,58 @@ fn measure(setup: &str) {
             tracing_subscriber::registry().with(console).init();
             Wrap::Plain
         }
+        "tokio's spawn span only" => {
+            tracing::subscriber::set_global_default(SpawnSpanOnly).expect("first subscriber");
+            Wrap::Plain
+        }
         "tokio-metrics" => Wrap::Monitor,
         "await-tree" => Wrap::AwaitTree,
         other => panic!("unknown setup {other}"),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let spawn = median(|| runtime.block_on(spawn_and_await(wrap, SPAWNS)) / SPAWNS);
-    let poll = median(|| runtime.block_on(yield_repeatedly(wrap, POLLS)) / POLLS);
-    println!("{} {}", spawn.as_nanos(), poll.as_nanos());
+    })
+}
+
+/// Enables tokio's `runtime.spawn` spans and nothing else, and keeps nothing.
+struct SpawnSpanOnly;
+
+impl SpawnSpanOnly {
+    fn is_spawn_span(meta: &tracing::Metadata<'_>) -> bool {
+        meta.is_span() && meta.name() == "runtime.spawn" && meta.target() == "tokio::task"
+    }
+}
+
+impl tracing::Subscriber for SpawnSpanOnly {
+    fn register_callsite(
+        &self,
+        meta: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        if Self::is_spawn_span(meta) {
+            tracing::subscriber::Interest::always()
+        } else {
+            tracing::subscriber::Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
+        Self::is_spawn_span(meta)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, _: &tracing::Event<'_>) {}
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[cfg(feature = "layer")]

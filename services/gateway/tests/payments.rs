@@ -8,6 +8,9 @@ use risk::types::Mode;
 use serde_json::Value;
 use support::{DEEP_AMOUNT, FleetOptions, TestFleet, new_key, payment_body};
 
+/// Where a test expects risk's leak, the guard need not wait long to see it.
+const EXPECTED_LEAK_SETTLE: Duration = Duration::from_millis(500);
+
 #[tokio::test]
 async fn an_approved_payment_is_authorized_and_the_ledger_holds_two_postings_summing_to_zero() {
     let guard = kit::testing::leak_guard();
@@ -167,7 +170,7 @@ async fn fixed_mode_degrades_slow_deep_scoring_to_review_without_moving_money() 
 
 #[tokio::test]
 async fn when_the_gateway_gives_up_the_payment_fails_without_moving_money_and_a_retry_says_so() {
-    let guard = kit::testing::leak_guard();
+    let guard = kit::testing::leak_guard().settle(EXPECTED_LEAK_SETTLE);
     let fleet = TestFleet::spawn(FleetOptions {
         risk_mode: Mode::Leaky,
         slow_dependency: Duration::from_secs(30),

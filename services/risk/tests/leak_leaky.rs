@@ -11,9 +11,12 @@ use support::{SHARD_BUFFER_BYTES, SHARDS, TestRisk, assert_the_guard_names_score
 
 const CALLERS: usize = 10;
 
+/// Where a test expects risk's leak, the guard need not wait long to see it.
+const EXPECTED_LEAK_SETTLE: Duration = Duration::from_millis(500);
+
 #[tokio::test]
 async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
-    let guard = kit::testing::leak_guard();
+    let guard = kit::testing::leak_guard().settle(EXPECTED_LEAK_SETTLE);
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
     let baseline = risk.snapshot().await;

@@ -28,9 +28,12 @@ fn deep_scoring_sites(report: &TasksReport) -> Vec<&SiteReport> {
         .collect()
 }
 
+/// Where a test expects risk's leak, the guard need not wait long to see it.
+const EXPECTED_LEAK_SETTLE: Duration = Duration::from_millis(500);
+
 #[tokio::test]
 async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
-    let guard = kit::testing::leak_guard();
+    let guard = kit::testing::leak_guard().settle(EXPECTED_LEAK_SETTLE);
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
     let _ = risk.storm(CALLERS, Duration::from_secs(1)).await;
@@ -121,7 +124,7 @@ async fn fixed_mode_the_same_load_leaves_no_site_with_tasks() {
 
 #[tokio::test]
 async fn guarded_dumps_under_load_never_take_the_service_down() {
-    let guard = kit::testing::leak_guard();
+    let guard = kit::testing::leak_guard().settle(EXPECTED_LEAK_SETTLE);
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
     // Leaked shards keep running (and waking each other through the dependency's timers)
