@@ -14,8 +14,8 @@
 use std::{sync::Arc, time::Duration};
 
 use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use taskleak::{Runtimes, prometheus::SpawnSiteCollector};
 

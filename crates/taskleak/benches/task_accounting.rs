@@ -71,7 +71,14 @@ fn compare_instructions() {
         let out = Command::new("valgrind")
             .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
             .arg(&exe)
-            .args(["--setup", setup, "--spawns", &spawns.to_string(), "--polls", &polls.to_string()])
+            .args([
+                "--setup",
+                setup,
+                "--spawns",
+                &spawns.to_string(),
+                "--polls",
+                &polls.to_string(),
+            ])
             .output()
             .expect("valgrind runs (apt-get install valgrind)");
         let text = String::from_utf8_lossy(&out.stderr);
@@ -90,7 +97,9 @@ fn compare_instructions() {
         rows.push((setup, spawn, poll));
     }
     let (spawn_base, poll_base) = (rows[0].1.unwrap_or(1.0), rows[0].2.unwrap_or(1.0));
-    println!("| setup | instructions per spawn | instructions per poll | spawn vs none | poll vs none |");
+    println!(
+        "| setup | instructions per spawn | instructions per poll | spawn vs none | poll vs none |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for (setup, spawn, poll) in rows {
         match (spawn, poll) {
@@ -102,7 +111,11 @@ fn compare_instructions() {
             _ => println!("| {setup} | – | – | – | – |"),
         }
     }
-    println!("\n(valgrind callgrind; {SMALL_SPAWNS} vs {} spawns, {SMALL_POLLS} vs {} polls)", SMALL_SPAWNS * 2, SMALL_POLLS * 2);
+    println!(
+        "\n(valgrind callgrind; {SMALL_SPAWNS} vs {} spawns, {SMALL_POLLS} vs {} polls)",
+        SMALL_SPAWNS * 2,
+        SMALL_POLLS * 2
+    );
 }
 
 /// Runs every setup in its own process, `rounds` times interleaved, and prints the table.
@@ -118,7 +131,9 @@ fn compare(rounds: usize) {
                 .expect("run a setup");
             assert!(out.status.success(), "{setup}: {out:?}");
             let line = String::from_utf8_lossy(&out.stdout);
-            let mut numbers = line.split_whitespace().filter_map(|n| n.parse::<u128>().ok());
+            let mut numbers = line
+                .split_whitespace()
+                .filter_map(|n| n.parse::<u128>().ok());
             match (numbers.next(), numbers.next()) {
                 (Some(spawn), Some(poll)) => {
                     result.0.push(spawn);

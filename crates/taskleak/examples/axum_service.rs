@@ -108,7 +108,12 @@ mod tests {
 
     use super::*;
 
-    async fn call(app: Router, method: &str, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+    async fn call(
+        app: Router,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+    ) -> (StatusCode, String) {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -133,13 +138,20 @@ mod tests {
 
         // While it leaks: the census names the spawn, for metrics and /debug/tasks alike.
         let (status, _) = call(app.clone(), "GET", "/debug/tasks", None).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "the endpoint is the app's to guard");
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "the endpoint is the app's to guard"
+        );
         let (_, tasks) = call(app.clone(), "GET", "/debug/tasks", Some(ADMIN_TOKEN)).await;
         assert!(tasks.contains("examples/axum_service.rs:"), "{tasks}");
         let (_, text) = call(app, "GET", "/metrics", None).await;
         assert!(text.contains("runtime_alive_tasks_by_spawn_site{spawn_site=\"crates/taskleak/examples/axum_service.rs:"), "{text}");
 
-        let leaks = guard.check().await.expect_err("the audit task outlives the test");
+        let leaks = guard
+            .check()
+            .await
+            .expect_err("the audit task outlives the test");
         eprintln!("{leaks}");
         assert_eq!(leaks.tasks(), 1);
         let spawn_line = line_of("tokio::spawn(audit());");
@@ -152,7 +164,13 @@ mod tests {
     #[tokio::test]
     async fn the_fixed_handler_passes_the_guard() {
         let guard = taskleak::Guard::new();
-        let (status, body) = call(app(taskleak::Runtimes::new()), "POST", "/orders/fixed", None).await;
+        let (status, body) = call(
+            app(taskleak::Runtimes::new()),
+            "POST",
+            "/orders/fixed",
+            None,
+        )
+        .await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("review"), "{body}");
         guard.verify().await;

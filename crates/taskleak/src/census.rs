@@ -228,7 +228,9 @@ impl Census {
 
     /// One more handle to a counted task's span.
     pub(crate) fn retain(&self, task: Counted) {
-        self.inner.table.with_site(task.site, |s| s.retain(task.slot));
+        self.inner
+            .table
+            .with_site(task.site, |s| s.retain(task.slot));
     }
 
     /// One handle fewer; returns whether the task was uncounted (its last handle).

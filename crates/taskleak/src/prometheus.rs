@@ -95,10 +95,15 @@ impl SpawnSiteCollector {
 impl Collector for SpawnSiteCollector {
     fn desc(&self) -> Vec<&Desc> {
         let m = &self.metrics;
-        [m.alive.desc(), m.oldest.desc(), m.spawned.desc(), m.available.desc()]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            m.alive.desc(),
+            m.oldest.desc(),
+            m.spawned.desc(),
+            m.available.desc(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {

@@ -176,6 +176,10 @@ mod tests {
 
         drop(registered);
         worker.join().expect("worker exits");
-        assert_eq!(family(home.handle()).len(), 1, "the link ends with its thread");
+        assert_eq!(
+            family(home.handle()).len(),
+            1,
+            "the link ends with its thread"
+        );
     }
 }

@@ -342,7 +342,11 @@ mod tests {
         let file = table.intern_file(FILE);
         let (leak, first) = table.open(file, 107, 1, None);
         std::thread::sleep(Duration::from_millis(20));
-        assert_eq!(table.open(file, 107, 2, None).0, leak, "one site per location");
+        assert_eq!(
+            table.open(file, 107, 2, None).0,
+            leak,
+            "one site per location"
+        );
         let (other, gone) = table.open(file, 120, 3, None);
         assert_eq!(table.with_site(other, |s| s.release(gone)), Some(true));
 

@@ -52,7 +52,10 @@ async fn a_detached_task_fails_the_test_and_is_named_by_its_spawn_site() {
         message.contains(&format!("1 × crates/taskleak/tests/guard.rs:{line}")),
         "{message}"
     );
-    assert!(message.contains(".ignore(\""), "the message says how to ignore it: {message}");
+    assert!(
+        message.contains(".ignore(\""),
+        "the message says how to ignore it: {message}"
+    );
     if taskleak::dump::AVAILABLE {
         // Where the task waits: in this file's `wait_for_nobody` (named by function where debug
         // info names it, else by file:line).
@@ -87,7 +90,10 @@ async fn on_a_multi_thread_runtime_tasks_spawned_by_tasks_are_caught_too() {
         drop(tokio::spawn(park_forever()));
     });
     parent.await.expect("the parent ends");
-    let leaks = guard.check().await.expect_err("the child outlives the test");
+    let leaks = guard
+        .check()
+        .await
+        .expect_err("the child outlives the test");
     assert_eq!(leaks.tasks(), 1, "{leaks}");
     assert_eq!(this_file_line(&leaks, 0).1, line);
 }
@@ -132,7 +138,11 @@ fn of_two_tests_running_in_parallel_only_the_leaking_one_fails() {
     let (leaky, clean) = (run(true), run(false));
     let leaky = leaky.join().expect("no panic");
     let clean = clean.join().expect("no panic");
-    assert_eq!(clean, Ok(()), "the clean test does not see its neighbour's task");
+    assert_eq!(
+        clean,
+        Ok(()),
+        "the clean test does not see its neighbour's task"
+    );
     assert_eq!(leaky.expect_err("the leaky test fails").tasks(), 1);
 }
 
@@ -163,7 +173,10 @@ async fn a_task_leaked_on_a_server_worker_runtime_fails_the_test_that_started_th
     });
     spawned_rx.await.expect("the worker spawned");
 
-    let leaks = guard.check().await.expect_err("the worker's task outlives the test");
+    let leaks = guard
+        .check()
+        .await
+        .expect_err("the worker's task outlives the test");
     assert_eq!(leaks.tasks(), 1, "{leaks}");
     assert_eq!(this_file_line(&leaks, 0).1, line);
     drop(stop_tx);
@@ -207,13 +220,13 @@ fn dropping_the_guard_checks_on_a_multi_thread_runtime_and_asks_for_verify_on_a_
             })
         }));
         let panic = outcome.expect_err("the guard panics");
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .unwrap_or_default()
+        panic.downcast_ref::<String>().cloned().unwrap_or_default()
     };
     let multi = panic_text(true);
-    assert!(multi.contains("1 task spawned during this test is still alive"), "{multi}");
+    assert!(
+        multi.contains("1 task spawned during this test is still alive"),
+        "{multi}"
+    );
     let current = panic_text(false);
     assert!(current.contains("guard.verify().await"), "{current}");
 }

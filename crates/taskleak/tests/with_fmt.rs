@@ -24,7 +24,11 @@ async fn a_current_thread_test_is_guarded_under_a_global_fmt_subscriber() {
     drop(tokio::spawn(std::future::pending::<()>()));
     let leaks = guard.check().await.expect_err("the task outlives the test");
     assert_eq!(leaks.tasks(), 1, "{leaks}");
-    assert!(leaks.sites[0].site.ends_with(&format!("with_fmt.rs:{line}")));
+    assert!(
+        leaks.sites[0]
+            .site
+            .ends_with(&format!("with_fmt.rs:{line}"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,5 +41,8 @@ async fn a_multi_thread_test_whose_spawns_it_cannot_see_fails_loudly() {
     let leaks = guard.check().await.expect_err("an unseen task is no pass");
     assert_eq!(leaks.unattributed, 1, "{leaks}");
     let message = leaks.to_string();
-    assert!(message.contains("taskleak::wrap(your_subscriber)"), "{message}");
+    assert!(
+        message.contains("taskleak::wrap(your_subscriber)"),
+        "{message}"
+    );
 }

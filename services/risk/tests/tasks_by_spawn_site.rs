@@ -9,9 +9,9 @@ mod support;
 
 use std::time::Duration;
 
-use taskleak::report::{SiteReport, TasksReport};
 use risk::types::Mode;
 use support::{LEAK_FILE, SHARDS, TestRisk, assert_the_guard_names_score_leaky, function_lines};
+use taskleak::report::{SiteReport, TasksReport};
 
 const CALLERS: usize = 10;
 

@@ -48,7 +48,9 @@ pub(crate) fn ensure(census: &Census) -> Installed {
 
 /// Whether the current dispatcher feeds `census`.
 fn feeds(census: &Census) -> bool {
-    tracing::dispatcher::get_default(|d| d.downcast_ref::<Census>().is_some_and(|c| c.ptr_eq(census)))
+    tracing::dispatcher::get_default(|d| {
+        d.downcast_ref::<Census>().is_some_and(|c| c.ptr_eq(census))
+    })
 }
 
 /// A subscriber that hands everything to a [`Dispatch`]: the subscriber that was current when

@@ -279,7 +279,12 @@ impl std::fmt::Debug for Guard {
             .field("runtime", &self.checker.home.id())
             .field(
                 "ignores",
-                &self.checker.ignores.iter().map(SitePattern::as_str).collect::<Vec<_>>(),
+                &self
+                    .checker
+                    .ignores
+                    .iter()
+                    .map(SitePattern::as_str)
+                    .collect::<Vec<_>>(),
             )
             .field("settle", &self.checker.settle)
             .finish_non_exhaustive()
