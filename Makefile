@@ -27,15 +27,26 @@ export LEAKSTORM_UID ?= $(shell id -u)
 export LEAKSTORM_GID ?= $(shell id -g)
 export COMPOSE
 
+# Native targets first check every tool they need (scripts/preflight.sh: one line per missing tool
+# with its install command, and a stop before anything compiles). `build` runs the check of the
+# target it is building for: a target-specific preflight_for is inherited by prerequisites.
+preflight = @CARGO='$(CARGO)' scripts/preflight.sh
+preflight_for := build
+
 .PHONY: help
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: test
 test: ## Run every test against a real Postgres (DATABASE_URL, or a throwaway local cluster)
+	$(preflight) test
 	$(CARGO) build --workspace --bins   # the trace tests run the real service binaries
 	scripts/with-postgres.sh $(CARGO) nextest run --workspace --no-fail-fast
 	$(CARGO) test --workspace --doc   # nextest does not run doctests
+
+.PHONY: check-preflight
+check-preflight: ## Test the preflight and the PostgreSQL lookup with shimmed tools (each one missing in turn; no build)
+	scripts/tests/test_preflight.sh
 
 .PHONY: check-taskleak
 check-taskleak: ## taskleak as crates.io will see it: package, docs without warnings, dependency footprint, a build without tokio_unstable
@@ -60,27 +71,33 @@ fmt: ## Format the code
 
 .PHONY: build
 build: ## Build every binary (debug)
+	$(preflight) $(preflight_for)
 	$(CARGO) build --workspace --bins
 
 .PHONY: native
+native: preflight_for := native
 native: build ## Run the whole fleet without Docker: Postgres, Jaeger UI on :16686, the four services
 	target/debug/leakstorm up
 
 .PHONY: smoke
 smoke: ## A handful of payments through the running fleet, with checks (k6)
+	$(preflight) smoke
 	k6 run k6/smoke.js
 
 .PHONY: replay-native
 replay-native: ## The incident replay without Docker (full profile, ~7 min): reports/<run>/report.md
+	$(preflight) replay-native
 	$(CARGO) build --release --workspace --bins
 	target/release/leakstorm replay --profile full
 
 .PHONY: soak-traces
 soak-traces: ## Trace store soak: 25,000 payments at 200/s through the native release fleet, then Jaeger checks
+	$(preflight) soak-traces
 	$(CARGO) build --release --workspace --bins
 	scripts/soak-traces.py
 
 .PHONY: replay-quick
+replay-quick: preflight_for := replay-quick
 replay-quick: build ## The quick replay (under 3 min, what CI runs)
 	target/debug/leakstorm replay --profile quick
 
@@ -184,13 +201,16 @@ tasks: ## Live tasks per spawn site on each native service, with where they are 
 
 .PHONY: bench
 bench: ## The cost of looking: telemetry off / traces / + task accounting / + console (release; ROUNDS=3 for medians, ~7 min per round)
+	$(preflight) bench
 	$(CARGO) build --release --workspace --bins
 	target/release/leakstorm bench --rounds $(or $(ROUNDS),1)
 
 .PHONY: chaos
+chaos: preflight_for := chaos
 chaos: build ## Kill each service with SIGKILL during payments with retries, then check the invariants
 	target/debug/leakstorm chaos
 
 .PHONY: fuzz
+fuzz: preflight_for := fuzz
 fuzz: build ## schemathesis against the native gateway's /openapi.json (seed 42)
 	scripts/api-fuzz.sh
