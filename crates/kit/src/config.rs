@@ -48,13 +48,17 @@ pub struct ServerSettings {
     pub workers: usize,
     pub json_body_limit_bytes: usize,
     pub shutdown_timeout: Duration,
-    /// Guards `/debug/tasks` (and risk's `/admin/mode`).
+    /// Each worker's tokio blocking pool (`spawn_blocking`) at most; `None`: actix-web's
+    /// default (512 shared out over the workers).
+    pub max_blocking_threads: Option<usize>,
+    /// Guards `/debug/tasks`, `/admin/scenarios` (and risk's `/admin/mode`).
     pub admin_token: crate::auth::AdminToken,
 }
 
 impl ServerSettings {
     /// `HOST` (default 127.0.0.1), `PORT` (default `default_port`), `HTTP_WORKERS` (default 2),
     /// `JSON_BODY_LIMIT_BYTES` (default 16 KiB), `SHUTDOWN_TIMEOUT_MS` (default 10 s),
+    /// `SERVER_MAX_BLOCKING_THREADS` (per worker; default actix-web's),
     /// `ADMIN_TOKEN` (default the local demo's `admin_leakstorm_demo`).
     pub fn from_env(default_port: u16) -> Result<Self, ConfigError> {
         Ok(Self {
@@ -63,6 +67,10 @@ impl ServerSettings {
             workers: env_or("HTTP_WORKERS", 2)?,
             json_body_limit_bytes: env_or("JSON_BODY_LIMIT_BYTES", 16 * 1024)?,
             shutdown_timeout: env_millis("SHUTDOWN_TIMEOUT_MS", Duration::from_secs(10))?,
+            max_blocking_threads: match std::env::var("SERVER_MAX_BLOCKING_THREADS") {
+                Ok(_) => Some(env_or("SERVER_MAX_BLOCKING_THREADS", 512)?),
+                Err(_) => None,
+            },
             admin_token: crate::auth::AdminToken::new(&env_or(
                 "ADMIN_TOKEN",
                 DEMO_ADMIN_TOKEN.to_owned(),
@@ -78,6 +86,7 @@ impl ServerSettings {
             workers: 1,
             json_body_limit_bytes: 16 * 1024,
             shutdown_timeout: Duration::from_secs(1),
+            max_blocking_threads: None,
             admin_token: crate::auth::AdminToken::new(DEMO_ADMIN_TOKEN),
         }
     }

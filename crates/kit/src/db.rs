@@ -1,12 +1,17 @@
 //! Postgres through sqlx: one pool per service, scoped to the service's own schema.
 //!
-//! All connection checkouts go through [`Db`] so the pool-wait histogram sees every one.
+//! All connection checkouts go through [`Db`], so the pool metrics see every one: callers
+//! waiting, how long they waited, and how long each connection was held ([`Conn`], [`Tx`]).
 
-use std::{str::FromStr as _, time::Instant};
+use std::{
+    ops::{Deref, DerefMut},
+    str::FromStr as _,
+    time::Instant,
+};
 
 use anyhow::Context as _;
 use sqlx::{
-    PgPool, Postgres, Transaction,
+    PgConnection, PgPool, Postgres, Transaction,
     migrate::Migrator,
     pool::PoolConnection,
     postgres::{PgConnectOptions, PgPoolOptions},
@@ -65,20 +70,36 @@ impl Db {
         &self.pool
     }
 
-    /// A connection from the pool, timing the wait.
-    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        let started = Instant::now();
-        let conn = self.pool.acquire().await;
-        self.metrics.observe_pool_wait(started.elapsed());
-        conn
+    /// A connection from the pool, timing the wait; the hold is timed until it is dropped.
+    pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
+        let conn = self.checkout(self.pool.acquire()).await?;
+        Ok(Conn {
+            inner: conn,
+            _held: Held::since_now(&self.metrics),
+        })
     }
 
-    /// A transaction on a pooled connection, timing the wait.
-    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    /// A transaction on a pooled connection, timing the wait; the hold is timed until it is
+    /// committed, rolled back or dropped.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        let tx = self.checkout(self.pool.begin()).await?;
+        Ok(Tx {
+            inner: Some(tx),
+            _held: Held::since_now(&self.metrics),
+        })
+    }
+
+    /// Counts the caller as waiting and times the wait.
+    async fn checkout<T>(
+        &self,
+        waiting: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
         let started = Instant::now();
-        let tx = self.pool.begin().await;
+        self.metrics.pool_waiting(1);
+        let _done = OnDrop(|| self.metrics.pool_waiting(-1));
+        let got = waiting.await;
         self.metrics.observe_pool_wait(started.elapsed());
-        tx
+        got
     }
 
     /// Readiness: can we run a query right now?
@@ -86,6 +107,92 @@ impl Db {
         let mut conn = self.acquire().await?;
         sqlx::query("SELECT 1").execute(&mut *conn).await?;
         Ok(())
+    }
+}
+
+/// Runs a closure when dropped (also when the future holding it is cancelled).
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// Times how long a connection is held.
+struct Held {
+    since: Instant,
+    metrics: Metrics,
+}
+
+impl Held {
+    fn since_now(metrics: &Metrics) -> Self {
+        Self {
+            since: Instant::now(),
+            metrics: metrics.clone(),
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.metrics.observe_pool_use(self.since.elapsed());
+    }
+}
+
+/// A pooled connection; derefs to the connection, for queries: `.execute(&mut *conn)`.
+pub struct Conn {
+    inner: PoolConnection<Postgres>,
+    _held: Held,
+}
+
+impl Deref for Conn {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        &self.inner
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.inner
+    }
+}
+
+/// A transaction on a pooled connection; derefs to the connection, for queries.
+pub struct Tx {
+    inner: Option<Transaction<'static, Postgres>>,
+    _held: Held,
+}
+
+impl Tx {
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match self.inner.take() {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        match self.inner.take() {
+            Some(tx) => tx.rollback().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = PgConnection;
+
+    fn deref(&self) -> &PgConnection {
+        self.inner.as_deref().expect("a live transaction")
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.inner.as_deref_mut().expect("a live transaction")
     }
 }
 

@@ -17,6 +17,7 @@
 //! - [`deadline`]: the request budget carried between services in a header.
 //! - [`client`]: the traced HTTP client used for service-to-service calls.
 //! - [`healthcheck`]: the `healthcheck` subcommand every service binary answers.
+//! - [`scenarios`]: the leak scenarios' names, run-time mode switches and admin API.
 //! - [`server`]: builds an actix server with health, readiness, metrics and the shared middleware.
 //! - `testing` (feature `testing`): throwaway databases and helpers for tests.
 
@@ -30,6 +31,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod metrics;
 pub mod root_span;
+pub mod scenarios;
 pub mod server;
 pub mod tasks;
 pub mod telemetry;

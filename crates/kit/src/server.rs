@@ -1,6 +1,6 @@
 //! Builds a service's actix server: the shared middleware (root span, HTTP metrics,
-//! `traceresponse`), `/healthz`, `/readyz`, `/metrics`, `/debug/tasks` (admin token; see
-//! [`crate::tasks`]), JSON error handling, and the service's
+//! `traceresponse`), `/healthz`, `/readyz`, `/metrics`, `/debug/tasks` and `/admin/scenarios`
+//! (admin token; see [`crate::tasks`], [`crate::scenarios`]), JSON error handling, and the service's
 //! own routes. `build` binds (port 0 in tests, read back with [`Application::port`]); `run`
 //! serves until a signal or [`Application::handle`] stops it.
 
@@ -24,15 +24,17 @@ use crate::{
     error::{self, json_error},
     metrics::Metrics,
     root_span::{SemconvRootSpan, is_probe, traceresponse},
+    scenarios::{Scenarios, http::ScenarioAdmin},
     tasks::{self, http::TaskDebug},
     telemetry::ServiceIdentity,
 };
 
-/// What every service shares: its database and its metrics.
+/// What every service shares: its database, its metrics and the leak scenarios it hosts.
 #[derive(Clone)]
 pub struct Platform {
     pub db: Db,
     pub metrics: Metrics,
+    pub scenarios: Scenarios,
 }
 
 pub struct Application {
@@ -67,6 +69,10 @@ impl Application {
             admin: settings.admin_token.clone(),
             tasks: taskleak::report::DebugTasks::new(runtimes.clone()),
         });
+        let scenario_admin = ScenarioAdmin {
+            scenarios: platform.scenarios,
+            admin: settings.admin_token.clone(),
+        };
         let db = web::Data::new(platform.db);
         let metrics = web::Data::new(platform.metrics);
         let server = HttpServer::new(move || {
@@ -86,14 +92,17 @@ impl Application {
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(render_metrics))
                 .route("/debug/tasks", web::get().to(tasks::http::debug_tasks))
+                .configure(|cfg| crate::scenarios::http::routes(cfg, scenario_admin.clone()))
                 .configure(routes.clone())
                 .default_service(web::to(error::not_found))
         })
         .workers(settings.workers)
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
-        .listen(listener)
-        .context("listening")?
-        .run();
+        .shutdown_timeout(settings.shutdown_timeout.as_secs());
+        let server = match settings.max_blocking_threads {
+            Some(max) => server.worker_max_blocking_threads(max),
+            None => server,
+        };
+        let server = server.listen(listener).context("listening")?.run();
         Ok(Self {
             port,
             server,

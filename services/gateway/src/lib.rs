@@ -52,7 +52,14 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
         fingerprint_key: config.card_fingerprint_key.into_bytes(),
         openapi: openapi::document(),
     });
-    Application::build(&config.server, Platform { db, metrics }, move |cfg| {
+    // The gateway hosts no leak scenario; its /admin/scenarios lists none.
+    let scenarios = kit::scenarios::Scenarios::new(&metrics)?;
+    let platform = Platform {
+        db,
+        metrics,
+        scenarios,
+    };
+    Application::build(&config.server, platform, move |cfg| {
         server::routes(cfg, gateway.clone(), keys.clone())
     })
 }

@@ -175,6 +175,7 @@ async fn when_the_gateway_gives_up_the_payment_fails_without_moving_money_and_a_
         risk_mode: Mode::Leaky,
         slow_dependency: Duration::from_secs(30),
         upstream_timeout: Duration::from_millis(1_500),
+        ..FleetOptions::default()
     })
     .await;
     let key = new_key();

@@ -1,11 +1,13 @@
 //! Ledger HTTP routes.
 
+use std::time::Duration;
+
 use actix_web::{HttpResponse, http::StatusCode, web};
-use kit::{error::ApiError, impl_response_error};
+use kit::{deadline::RequestBudget, error::ApiError, impl_response_error};
 use uuid::Uuid;
 
 use crate::{
-    store::{LedgerStore, Recorded},
+    store::{LedgerStore, RecordError, Recorded},
     types::{AccountId, Balance, TransferRequest},
 };
 
@@ -30,9 +32,25 @@ pub enum LedgerError {
     NoTransfer(Uuid),
     #[error("{0}")]
     InvalidAccount(String),
+    #[error(
+        "compliance screening did not finish within the request's deadline; nothing was recorded, retry later"
+    )]
+    ScreeningUnavailable,
     #[error("internal error")]
     Unexpected(#[from] anyhow::Error),
 }
+
+impl From<RecordError> for LedgerError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::ScreeningTimedOut(_) => LedgerError::ScreeningUnavailable,
+            RecordError::Unexpected(e) => LedgerError::Unexpected(e),
+        }
+    }
+}
+
+/// When a caller sends no budget, screen for at most this long.
+const DEFAULT_CALLER_BUDGET: Duration = Duration::from_secs(10);
 
 impl ApiError for LedgerError {
     fn status(&self) -> StatusCode {
@@ -40,6 +58,7 @@ impl ApiError for LedgerError {
             LedgerError::Conflict(_) => StatusCode::CONFLICT,
             LedgerError::NoTransfer(_) => StatusCode::NOT_FOUND,
             LedgerError::InvalidAccount(_) => StatusCode::NOT_FOUND,
+            LedgerError::ScreeningUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             LedgerError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -49,6 +68,7 @@ impl ApiError for LedgerError {
             LedgerError::Conflict(_) => "transfer_conflict",
             LedgerError::NoTransfer(_) => "not_found",
             LedgerError::InvalidAccount(_) => "not_found",
+            LedgerError::ScreeningUnavailable => "screening_unavailable",
             LedgerError::Unexpected(_) => "internal",
         }
     }
@@ -60,9 +80,11 @@ impl_response_error!(LedgerError);
 #[tracing::instrument(name = "create transfer", skip_all, fields(payment.id = %request.payment_id))]
 async fn create_transfer(
     store: web::Data<LedgerStore>,
+    budget: RequestBudget,
     request: web::Json<TransferRequest>,
 ) -> Result<HttpResponse, LedgerError> {
-    match store.record_transfer(&request).await? {
+    let deadline = budget.deadline_or(DEFAULT_CALLER_BUDGET);
+    match store.record_transfer(&request, deadline).await? {
         Recorded::Created(transfer) => Ok(HttpResponse::Created().json(transfer)),
         Recorded::Replayed(transfer) => Ok(HttpResponse::Ok().json(transfer)),
         Recorded::Conflict(existing) => Err(LedgerError::Conflict(existing.payment_id)),

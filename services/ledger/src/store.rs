@@ -2,12 +2,13 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use kit::{db::Db, db_span};
+use kit::{db::Db, db_span, deadline::Deadline};
 use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::{
     money::{Amount, Currency},
+    screening::{Plan, Screening, ScreeningTimedOut},
     types::{AccountId, CurrencyBalance, Posting, Transfer, TransferRequest},
 };
 
@@ -24,6 +25,16 @@ pub enum Recorded {
 #[derive(Clone)]
 pub struct LedgerStore {
     db: Db,
+    screening: Screening,
+}
+
+/// Why a transfer was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    ScreeningTimedOut(#[from] ScreeningTimedOut),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
 }
 
 #[derive(sqlx::FromRow)]
@@ -75,13 +86,29 @@ const SELECT_TRANSFER: &str = "SELECT id, payment_id, debit_account, credit_acco
      currency, created_at FROM transfers WHERE payment_id = $1";
 
 impl LedgerStore {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, screening: Screening) -> Self {
+        Self { db, screening }
     }
 
     /// Records the transfer for a payment exactly once: the transfer row and both postings
     /// commit together or not at all, and a second request for the same payment moves nothing.
-    pub async fn record_transfer(&self, request: &TransferRequest) -> anyhow::Result<Recorded> {
+    /// A large transfer is screened first (fixed) or inside the transaction (leaky: the
+    /// `held-connection` scenario, see `screening.rs`).
+    pub async fn record_transfer(
+        &self,
+        request: &TransferRequest,
+        deadline: Deadline,
+    ) -> Result<Recorded, RecordError> {
+        let plan = self.screening.plan(request);
+        self.screening.before_transaction(plan, deadline).await?;
+        Ok(self.write_transfer(request, plan).await?)
+    }
+
+    async fn write_transfer(
+        &self,
+        request: &TransferRequest,
+        plan: Plan,
+    ) -> anyhow::Result<Recorded> {
         async {
             let mut tx = self.db.begin().await.context("beginning the transfer transaction")?;
             let inserted: Option<TransferRow> = sqlx::query_as(
@@ -112,6 +139,7 @@ impl LedgerStore {
                 });
             };
             let transfer = row.into_transfer()?;
+            self.screening.inside_transaction(plan).await;
             for posting in &transfer.postings {
                 sqlx::query(
                     "INSERT INTO postings (transfer_id, account_id, currency, amount) VALUES ($1, $2, $3, $4)",

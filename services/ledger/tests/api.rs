@@ -21,6 +21,10 @@ impl TestLedger {
         let config = Config {
             server: ServerSettings::for_tests(),
             database: db.settings(),
+            screening: ledger::screening::ScreeningSettings {
+                latency: std::time::Duration::from_millis(10),
+                min_amount: 20_000,
+            },
         };
         let app = ledger::build(config).await.expect("ledger builds");
         Self {

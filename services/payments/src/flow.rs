@@ -18,8 +18,10 @@ use risk::{
 use sha2::{Digest as _, Sha256};
 
 use crate::{
+    lease::Leases,
     store::{Inserted, PaymentStore, StoredPayment},
     types::{CreatePayment, IdempotencyKey, Payment, PaymentStatus, RiskView},
+    webhooks::Webhooks,
 };
 
 /// Ledger calls retried after an ambiguous failure, within the deadline.
@@ -46,6 +48,18 @@ pub struct PaymentFlow {
     pub store: PaymentStore,
     risk: RiskClient,
     ledger: LedgerClient,
+    /// Processing leases (scenario `orphaned-loop`).
+    pub leases: Leases,
+    /// Merchant notifications (scenario `unbounded-queue`).
+    webhooks: Webhooks,
+}
+
+/// What a flow talks to besides its store.
+pub struct Collaborators {
+    pub risk: RiskClient,
+    pub ledger: LedgerClient,
+    pub leases: Leases,
+    pub webhooks: Webhooks,
 }
 
 /// Fingerprint of a request, to tell a retry from a reuse of its idempotency key.
@@ -55,11 +69,13 @@ pub fn request_hash(request: &CreatePayment) -> String {
 }
 
 impl PaymentFlow {
-    pub fn new(store: PaymentStore, risk: RiskClient, ledger: LedgerClient) -> Self {
+    pub fn new(store: PaymentStore, with: Collaborators) -> Self {
         Self {
             store,
-            risk,
-            ledger,
+            risk: with.risk,
+            ledger: with.ledger,
+            leases: with.leases,
+            webhooks: with.webhooks,
         }
     }
 
@@ -72,6 +88,8 @@ impl PaymentFlow {
         let hash = request_hash(request);
         match self.store.insert_pending(key, request, &hash).await? {
             Inserted::New(stored) => {
+                // Held while this request drives the payment (recovery leaves it alone).
+                let _lease = self.leases.take(stored.payment.id);
                 Ok(CreateOutcome::Created(self.drive(stored, deadline).await?))
             }
             Inserted::Existing(stored) if stored.request_hash != hash => {
@@ -206,6 +224,9 @@ impl PaymentFlow {
             .store
             .finish(payment.id, status, failure_reason, transfer_id)
             .await?;
+        if stored.payment.status.is_terminal() {
+            self.webhooks.notify(&stored.payment);
+        }
         Ok(stored.payment)
     }
 }

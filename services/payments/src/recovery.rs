@@ -45,6 +45,9 @@ pub async fn run(flow: PaymentFlow, settings: RecoverySettings, shutdown: Cancel
                 return;
             }
             let id = stored.payment.id;
+            if flow.leases.is_held(id) {
+                continue; // a request is still driving it
+            }
             match flow.drive(stored, Deadline::after(settings.budget)).await {
                 Ok(payment) => {
                     tracing::info!(payment.id = %id, status = payment.status.as_str(), "recovery: re-drove payment")

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use kit::config::{ConfigError, DatabaseSettings, ServerSettings, env_millis, env_or};
 
-use crate::types::Mode;
+use crate::{model_scoring::ModelSettings, types::Mode};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,6 +16,7 @@ pub struct Config {
     pub admin_token: String,
     pub rules: RuleSettings,
     pub deep: DeepScoringSettings,
+    pub model: ModelSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +80,11 @@ impl Config {
                 )?,
                 slow_dependency_capacity: env_or("RISK_SLOW_DEPENDENCY_CAPACITY", 250)?,
                 budget: env_millis("RISK_DEEP_BUDGET_MS", Duration::from_millis(300))?,
+            },
+            model: ModelSettings {
+                latency: env_millis("RISK_MODEL_LATENCY_MS", Duration::from_secs(30))?,
+                concurrency: env_or("RISK_MODEL_CONCURRENCY", 4)?,
+                budget: env_millis("RISK_MODEL_BUDGET_MS", Duration::from_millis(300))?,
             },
         })
     }

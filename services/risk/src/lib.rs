@@ -1,9 +1,12 @@
 //! risk: fraud assessment for payments — and the service with the bug.
 //!
 //! Module map:
-//! - [`deep_scoring`]: **the leak and its fix, side by side.** Start here.
+//! - [`deep_scoring`]: **the leak and its fix, side by side** (scenario `detached-spawn`).
+//!   Start here.
+//! - [`model_scoring`]: the blocking pile-up and its fix (scenario `blocking-pileup`).
 //! - [`rules`]: the fast path that settles most payments.
-//! - [`mode`]: `leaky` / `fixed`, switchable at run time (`PUT /admin/mode`).
+//! - [`mode`]: `risk_mode{mode}`; both scenarios switch at run time (`PUT /admin/mode` for
+//!   `detached-spawn`, as ever, and `PUT /admin/scenarios/{name}` for either).
 //! - [`server`]: HTTP routes (`POST /v1/assessments`, `GET|PUT /admin/mode`).
 //! - [`store`]: assessments in the `risk` schema.
 //! - [`types`]: API types shared with the typed [`client`].
@@ -13,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod deep_scoring;
 pub mod mode;
+pub mod model_scoring;
 pub mod rules;
 pub mod server;
 pub mod store;
@@ -24,12 +28,17 @@ use anyhow::Context as _;
 use kit::{
     db::Db,
     metrics::Metrics,
+    scenarios::{Mode, Scenario, Scenarios},
     server::{Application, Platform},
     telemetry::ServiceIdentity,
 };
-use prometheus::{IntCounter, IntGauge, IntGaugeVec, Opts};
+use prometheus::{IntCounter, IntGauge};
 
-use crate::{deep_scoring::DeepScoringMetrics, mode::ModeSwitch};
+use crate::{
+    deep_scoring::DeepScoringMetrics,
+    mode::RiskModeCollector,
+    model_scoring::{ModelMetrics, ModelScorer},
+};
 
 pub const IDENTITY: ServiceIdentity = ServiceIdentity {
     name: "risk",
@@ -45,13 +54,9 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
     let db = Db::connect(&config.database, "risk", &metrics).await?;
     db.migrate(&MIGRATOR).await?;
 
-    let mode_gauge = IntGaugeVec::new(
-        Opts::new(
-            "risk_mode",
-            "1 for the active deep-scoring mode, 0 for the other.",
-        ),
-        &["mode"],
-    )?;
+    let mut scenarios = Scenarios::new(&metrics)?;
+    let detached = scenarios.host(Scenario::DetachedSpawn, config.mode)?;
+    let blocking = scenarios.host(Scenario::BlockingPileup, Mode::Fixed)?;
     let in_flight = IntGauge::new(
         "risk_deep_scoring_in_flight",
         "Deep-scoring shard tasks alive (running or waiting).",
@@ -60,10 +65,24 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
         "risk_deep_scoring_cancelled_total",
         "Deep-scoring shard tasks cancelled before they finished.",
     )?;
+    let model_in_flight = IntGauge::new(
+        "risk_model_calls_in_flight",
+        "Blocking fraud-model calls holding a thread, abandoned ones included.",
+    )?;
+    let model_abandoned = IntCounter::new(
+        "risk_model_calls_abandoned_total",
+        "Fraud-model calls whose caller stopped waiting while the blocking job went on.",
+    )?;
     let registry = metrics.registry();
     registry
-        .register(Box::new(mode_gauge.clone()))
+        .register(Box::new(RiskModeCollector::new(detached.clone())?))
         .context("registering risk_mode")?;
+    registry
+        .register(Box::new(model_in_flight.clone()))
+        .context("registering the model gauge")?;
+    registry
+        .register(Box::new(model_abandoned.clone()))
+        .context("registering the model counter")?;
     registry
         .register(Box::new(in_flight.clone()))
         .context("registering in-flight gauge")?;
@@ -82,15 +101,28 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
                 cancelled,
             },
         ),
+        model: ModelScorer::new(
+            config.model,
+            ModelMetrics {
+                in_flight: model_in_flight,
+                abandoned: model_abandoned,
+            },
+            blocking,
+        ),
         store,
         rules: config.rules,
-        mode: ModeSwitch::new(config.mode, mode_gauge),
+        mode: detached,
         admin_token: admin_token.clone(),
     });
     // One admin token for risk's /admin/mode and kit's /debug/tasks.
     let mut server = config.server.clone();
     server.admin_token = admin_token;
-    Application::build(&server, Platform { db, metrics }, move |cfg| {
+    let platform = Platform {
+        db,
+        metrics,
+        scenarios,
+    };
+    Application::build(&server, platform, move |cfg| {
         server::routes(cfg, state.clone())
     })
 }

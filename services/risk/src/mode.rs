@@ -1,45 +1,47 @@
-//! The current mode, switchable at run time and exported as `risk_mode{mode}`.
+//! Risk's `detached-spawn` scenario mode, as `PUT /admin/mode` has always switched it, and the
+//! `risk_mode{mode}` gauge (read from the switch at every scrape, so `PUT /admin/mode` and
+//! `PUT /admin/scenarios/detached-spawn` can never disagree with it).
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
+use kit::scenarios::ScenarioSwitch;
+use prometheus::{
+    IntGaugeVec, Opts,
+    core::{Collector, Desc},
+    proto::MetricFamily,
 };
-
-use prometheus::IntGaugeVec;
 
 use crate::types::Mode;
 
-/// Shared by every worker: a switch takes effect for the next request, no restart.
-#[derive(Clone)]
-pub struct ModeSwitch {
-    fixed: Arc<AtomicBool>,
+/// `risk_mode{mode}`: 1 for the active deep-scoring mode, 0 for the other.
+pub struct RiskModeCollector {
+    switch: ScenarioSwitch,
     gauge: IntGaugeVec,
 }
 
-impl ModeSwitch {
-    pub fn new(initial: Mode, gauge: IntGaugeVec) -> Self {
-        let switch = Self {
-            fixed: Arc::new(AtomicBool::new(false)),
-            gauge,
-        };
-        switch.set(initial);
-        switch
+impl RiskModeCollector {
+    pub fn new(switch: ScenarioSwitch) -> prometheus::Result<Self> {
+        let gauge = IntGaugeVec::new(
+            Opts::new(
+                "risk_mode",
+                "1 for the active deep-scoring mode, 0 for the other.",
+            ),
+            &["mode"],
+        )?;
+        Ok(Self { switch, gauge })
+    }
+}
+
+impl Collector for RiskModeCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.gauge.desc()
     }
 
-    pub fn get(&self) -> Mode {
-        if self.fixed.load(Ordering::Relaxed) {
-            Mode::Fixed
-        } else {
-            Mode::Leaky
-        }
-    }
-
-    pub fn set(&self, mode: Mode) {
-        self.fixed.store(mode == Mode::Fixed, Ordering::Relaxed);
-        for each in Mode::ALL {
+    fn collect(&self) -> Vec<MetricFamily> {
+        let active = self.switch.get();
+        for mode in Mode::ALL {
             self.gauge
-                .with_label_values(&[each.as_str()])
-                .set(i64::from(each == mode));
+                .with_label_values(&[mode.as_str()])
+                .set(i64::from(mode == active));
         }
+        self.gauge.collect()
     }
 }

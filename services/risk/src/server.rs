@@ -8,6 +8,7 @@ use kit::{
     deadline::RequestBudget,
     error::ApiError,
     impl_response_error,
+    scenarios::ScenarioSwitch,
 };
 use tracing::field::Empty;
 use uuid::Uuid;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     config::RuleSettings,
     deep_scoring::{DeepScorer, Job, Outcome},
-    mode::ModeSwitch,
+    model_scoring::{ModelOutcome, ModelScorer},
     rules::{self, RuleOutcome},
     store::RiskStore,
     types::{Assessment, AssessmentRequest, Decision, Mode, ModeBody, ScoringPath},
@@ -27,8 +28,10 @@ const DEFAULT_CALLER_BUDGET: Duration = Duration::from_secs(10);
 pub struct RiskState {
     pub store: RiskStore,
     pub scorer: DeepScorer,
+    pub model: ModelScorer,
     pub rules: RuleSettings,
-    pub mode: ModeSwitch,
+    /// The `detached-spawn` scenario's mode.
+    pub mode: ScenarioSwitch,
     pub admin_token: AdminToken,
 }
 
@@ -95,16 +98,25 @@ async fn assess(
             };
             let mode = state.mode.get();
             tracing::Span::current().record("leakstorm.mode", mode.as_str());
-            let outcome = match mode {
-                Mode::Leaky => state.scorer.score_leaky(&job).await,
-                Mode::Fixed => {
-                    let deadline = budget.deadline_or(DEFAULT_CALLER_BUDGET);
-                    state.scorer.score_fixed(&job, deadline).await
+            let caller = budget.deadline_or(DEFAULT_CALLER_BUDGET);
+            let deep = async {
+                match mode {
+                    Mode::Leaky => state.scorer.score_leaky(&job).await,
+                    Mode::Fixed => state.scorer.score_fixed(&job, caller).await,
                 }
             };
-            match outcome {
-                Outcome::Scored(score) => (Decision::from_score(score), score, ScoringPath::Deep),
-                Outcome::Incomplete => (Decision::Review, base_score, ScoringPath::Degraded),
+            // The fraud model scores the same payment meanwhile (scenario blocking-pileup); an
+            // extra signal: without its answer, deep scoring decides alone.
+            let model = state.model.score(&request.customer_id, caller);
+            match tokio::join!(deep, model) {
+                (Outcome::Scored(score), model) => {
+                    let score = match model {
+                        ModelOutcome::Scored(model) => score.max(model),
+                        ModelOutcome::Unavailable => score,
+                    };
+                    (Decision::from_score(score), score, ScoringPath::Deep)
+                }
+                (Outcome::Incomplete, _) => (Decision::Review, base_score, ScoringPath::Degraded),
             }
         }
     };

@@ -101,42 +101,7 @@ pub struct Assessment {
     pub path: ScoringPath,
 }
 
-/// The two behaviours of deep scoring (see `deep_scoring`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Leaky,
-    Fixed,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 2] = [Mode::Leaky, Mode::Fixed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Leaky => "leaky",
-            Mode::Fixed => "fixed",
-        }
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "leaky" => Ok(Mode::Leaky),
-            "fixed" => Ok(Mode::Fixed),
-            other => Err(format!(
-                "mode must be \"leaky\" or \"fixed\", got {other:?}"
-            )),
-        }
-    }
-}
-
-/// `GET /admin/mode` answer and `PUT /admin/mode` body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModeBody {
-    pub mode: Mode,
-}
+/// The two behaviours of deep scoring (see `deep_scoring`), as of every leak scenario.
+pub use kit::scenarios::Mode;
+/// `GET /admin/mode` answer and `PUT /admin/mode` body: the `detached-spawn` scenario's mode.
+pub use kit::scenarios::http::ModeBody;

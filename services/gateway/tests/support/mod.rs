@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use kit::scenarios::Scenario;
 use kit::{
     config::{DatabaseSettings, ServerSettings},
     testing::{TestDatabase, spawn_app},
@@ -21,11 +22,17 @@ pub const MERCHANT: &str = "merchant_test";
 pub const ADMIN_TOKEN: &str = "admin_test";
 /// Payments of at least this amount need deep scoring.
 pub const DEEP_AMOUNT: i64 = 50_000;
+/// Transfers of at least this amount are screened by the ledger (scenario held-connection).
+pub const SCREENING_MIN_AMOUNT: i64 = 20_000;
 
 pub struct FleetOptions {
     pub risk_mode: Mode,
     pub slow_dependency: Duration,
     pub upstream_timeout: Duration,
+    /// The leak scenarios' knobs, sized for tests unless a test says otherwise.
+    pub webhooks: payments::webhooks::WebhookSettings,
+    pub screening_latency: Duration,
+    pub ledger_connections: u32,
 }
 
 impl Default for FleetOptions {
@@ -34,16 +41,32 @@ impl Default for FleetOptions {
             risk_mode: Mode::Fixed,
             slow_dependency: Duration::ZERO,
             upstream_timeout: Duration::from_secs(10),
+            webhooks: payments::webhooks::WebhookSettings {
+                latency: Duration::from_millis(1),
+                capacity: 64,
+                receipt_bytes: 1024,
+            },
+            screening_latency: Duration::from_millis(10),
+            ledger_connections: 10,
         }
     }
 }
 
 pub struct TestFleet {
     pub gateway: String,
+    pub payments: String,
     pub ledger: String,
     pub risk: String,
     pub http: reqwest::Client,
     pub db: TestDatabase,
+}
+
+/// Test settings, with one admin token for every service's admin API.
+fn server_settings() -> ServerSettings {
+    ServerSettings {
+        admin_token: kit::auth::AdminToken::new(ADMIN_TOKEN),
+        ..ServerSettings::for_tests()
+    }
 }
 
 fn database(db: &TestDatabase) -> DatabaseSettings {
@@ -55,15 +78,22 @@ impl TestFleet {
         let db = TestDatabase::create().await;
         let ledger = spawn_app(
             ledger::build(ledger::config::Config {
-                server: ServerSettings::for_tests(),
-                database: database(&db),
+                server: server_settings(),
+                database: DatabaseSettings {
+                    max_connections: options.ledger_connections,
+                    ..database(&db)
+                },
+                screening: ledger::screening::ScreeningSettings {
+                    latency: options.screening_latency,
+                    min_amount: SCREENING_MIN_AMOUNT,
+                },
             })
             .await
             .expect("ledger builds"),
         );
         let risk = spawn_app(
             risk::build(risk::config::Config {
-                server: ServerSettings::for_tests(),
+                server: server_settings(),
                 database: database(&db),
                 mode: options.risk_mode,
                 admin_token: ADMIN_TOKEN.to_owned(),
@@ -80,13 +110,18 @@ impl TestFleet {
                     slow_dependency_capacity: 0,
                     budget: Duration::from_secs(2),
                 },
+                model: risk::model_scoring::ModelSettings {
+                    latency: Duration::from_millis(10),
+                    concurrency: 4,
+                    budget: Duration::from_millis(300),
+                },
             })
             .await
             .expect("risk builds"),
         );
         let payments = spawn_app(
             payments::build(payments::config::Config {
-                server: ServerSettings::for_tests(),
+                server: server_settings(),
                 database: database(&db),
                 risk_url: risk.clone(),
                 ledger_url: ledger.clone(),
@@ -95,15 +130,17 @@ impl TestFleet {
                     stuck_after: Duration::from_secs(60),
                     budget: Duration::from_secs(5),
                 },
+                webhooks: options.webhooks,
+                lease_renew_every: Duration::from_millis(100),
             })
             .await
             .expect("payments builds"),
         );
         let gateway = spawn_app(
             gateway::build(gateway::config::Config {
-                server: ServerSettings::for_tests(),
+                server: server_settings(),
                 database: database(&db),
-                payments_url: payments,
+                payments_url: payments.clone(),
                 upstream_timeout: options.upstream_timeout,
                 demo_api_key: API_KEY.to_owned(),
                 demo_merchant_id: MERCHANT.to_owned(),
@@ -114,11 +151,49 @@ impl TestFleet {
         );
         Self {
             gateway,
+            payments,
             ledger,
             risk,
             http: reqwest::Client::new(),
             db,
         }
+    }
+
+    /// Switches a leak scenario through its host's admin API, as an operator would.
+    pub async fn set_scenario(&self, scenario: Scenario, mode: Mode) {
+        let host = match scenario.host() {
+            "risk" => &self.risk,
+            "payments" => &self.payments,
+            _ => &self.ledger,
+        };
+        let state: Value = self
+            .http
+            .put(format!("{host}/admin/scenarios/{scenario}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "mode": mode }))
+            .send()
+            .await
+            .expect("admin API answers")
+            .error_for_status()
+            .expect("switched")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(state["mode"], mode.as_str());
+    }
+
+    /// One sample (`name` or `name{labels}` verbatim) from a service's `/metrics`.
+    pub async fn metric(&self, service_url: &str, series: &str) -> f64 {
+        let text = self
+            .http
+            .get(format!("{service_url}/metrics"))
+            .send()
+            .await
+            .expect("metrics scraped")
+            .text()
+            .await
+            .expect("metrics text");
+        kit::testing::metric_value(&text, series).unwrap_or(f64::NAN)
     }
 
     pub async fn pay(&self, key: &str, body: &Value) -> reqwest::Response {

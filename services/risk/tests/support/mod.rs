@@ -10,6 +10,7 @@ use kit::{
 };
 use risk::{
     config::{Config, DeepScoringSettings, RuleSettings},
+    model_scoring::ModelSettings,
     types::Mode,
 };
 use serde_json::{Value, json};
@@ -77,11 +78,20 @@ pub struct Snapshot {
 
 impl TestRisk {
     pub async fn spawn(mode: Mode, slow_dependency: Duration) -> Self {
+        Self::spawn_with(mode, slow_dependency, |_| {}).await
+    }
+
+    /// [`Self::spawn`], with the config adjusted by `tweak` before the app is built.
+    pub async fn spawn_with(
+        mode: Mode,
+        slow_dependency: Duration,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         kit::testing::install_task_accounting();
         let db = TestDatabase::create().await;
         let mut server = ServerSettings::for_tests();
         server.workers = 2;
-        let config = Config {
+        let mut config = Config {
             server,
             database: db.settings(),
             mode,
@@ -99,7 +109,13 @@ impl TestRisk {
                 slow_dependency_capacity: 0,
                 budget: Duration::from_millis(300),
             },
+            model: ModelSettings {
+                latency: Duration::from_millis(10),
+                concurrency: 4,
+                budget: Duration::from_millis(300),
+            },
         };
+        tweak(&mut config);
         let app = risk::build(config).await.expect("risk builds");
         Self {
             url: spawn_app(app),
@@ -166,6 +182,19 @@ impl TestRisk {
             .json()
             .await
             .expect("debug/tasks JSON")
+    }
+
+    /// Switches a leak scenario through the admin API.
+    pub async fn set_scenario(&self, scenario: kit::scenarios::Scenario, mode: Mode) {
+        self.http
+            .put(format!("{}/admin/scenarios/{scenario}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "mode": mode }))
+            .send()
+            .await
+            .expect("admin API answers")
+            .error_for_status()
+            .expect("switched");
     }
 
     pub async fn healthy(&self) -> bool {

@@ -7,23 +7,27 @@
 //!   (every runtime of the process; `taskleak`'s census, see [`crate::tasks`]).
 //! - `process_resident_memory_bytes`, `process_heap_allocated_bytes` (jemalloc's live heap).
 //! - `http_server_request_duration_seconds{http_route,http_request_method,http_response_status_code}`.
-//! - `db_client_connections{state="used"|"idle"}`, `db_client_connection_wait_time_seconds`.
+//! - the database pool ([`pool`]): `db_client_connections{state="used"|"idle"}`,
+//!   `db_client_connection_max`, `db_client_connection_pending_requests`,
+//!   `db_client_connection_wait_time_seconds`, `db_client_connection_use_time_seconds`.
+//! - the blocking pools ([`blocking`]): `runtime_blocking_threads`,
+//!   `runtime_idle_blocking_threads`, `runtime_blocking_queue_depth`.
 //!
 //! Each service owns one [`Metrics`] (no global registry) and may register its own metrics on it.
 
 use std::{sync::Arc, time::Duration};
 
-use prometheus::{
-    Encoder as _, Histogram, HistogramOpts, HistogramVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
-};
+mod blocking;
+mod pool;
+
+use prometheus::{Encoder as _, HistogramOpts, HistogramVec, IntGauge, Registry, TextEncoder};
 use taskleak::{Runtimes, prometheus::SpawnSiteCollector};
 
 use crate::alloc;
 
 /// Seconds; spans the fast path (ms), the fixed-mode budget (100s of ms) and the leaky
 /// gateway timeout (10 s) up to a 30 s slow dependency.
-const LATENCY_BUCKETS: &[f64] = &[
+pub(crate) const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 30.0,
     60.0,
 ];
@@ -40,8 +44,8 @@ struct Inner {
     resident_memory: IntGauge,
     heap_allocated: IntGauge,
     http_duration: HistogramVec,
-    db_connections: IntGaugeVec,
-    db_wait: Histogram,
+    pool: pool::PoolMetrics,
+    blocking: Option<blocking::BlockingMetrics>,
 }
 
 impl Default for Metrics {
@@ -83,23 +87,6 @@ impl Metrics {
             ],
         )
         .expect("valid metric");
-        let db_connections = IntGaugeVec::new(
-            Opts::new(
-                "db_client_connections",
-                "Connections in the database pool, by state (used, idle).",
-            ),
-            &["state"],
-        )
-        .expect("valid metric");
-        let db_wait = Histogram::with_opts(
-            HistogramOpts::new(
-                "db_client_connection_wait_time_seconds",
-                "Time spent waiting for a connection from the pool.",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-        )
-        .expect("valid metric");
-
         for collector in [
             Box::new(alive_tasks.clone()) as Box<dyn prometheus::core::Collector>,
             // runtime_alive_tasks_by_spawn_site, runtime_oldest_task_age_seconds, ...
@@ -107,13 +94,14 @@ impl Metrics {
             Box::new(resident_memory.clone()),
             Box::new(heap_allocated.clone()),
             Box::new(http_duration.clone()),
-            Box::new(db_connections.clone()),
-            Box::new(db_wait.clone()),
         ] {
             registry
                 .register(collector)
                 .expect("metric names are unique");
         }
+        let pool = pool::PoolMetrics::register(&registry).expect("metric names are unique");
+        let blocking =
+            blocking::BlockingMetrics::register(&registry).expect("metric names are unique");
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -122,8 +110,8 @@ impl Metrics {
                 resident_memory,
                 heap_allocated,
                 http_duration,
-                db_connections,
-                db_wait,
+                pool,
+                blocking,
             }),
         }
     }
@@ -144,8 +132,18 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// A caller starts (`+1`) or stops (`-1`) waiting for a pooled connection.
+    pub fn pool_waiting(&self, delta: i64) {
+        self.inner.pool.waiting(delta);
+    }
+
     pub fn observe_pool_wait(&self, waited: Duration) {
-        self.inner.db_wait.observe(waited.as_secs_f64());
+        self.inner.pool.waited(waited);
+    }
+
+    /// A pooled connection went back after being held for `held`.
+    pub fn observe_pool_use(&self, held: Duration) {
+        self.inner.pool.used(held);
     }
 
     /// Refreshes the gauges read at scrape time and renders the text exposition format.
@@ -160,16 +158,10 @@ impl Metrics {
         inner
             .heap_allocated
             .set(gauge_value(alloc::heap_allocated_bytes()));
-        let idle = pool.num_idle();
-        let used = (pool.size() as usize).saturating_sub(idle);
-        inner
-            .db_connections
-            .with_label_values(&["used"])
-            .set(gauge_value(used));
-        inner
-            .db_connections
-            .with_label_values(&["idle"])
-            .set(gauge_value(idle));
+        inner.pool.refresh(pool);
+        if let Some(blocking) = &inner.blocking {
+            blocking.refresh(&inner.runtimes);
+        }
 
         let mut buffer = Vec::new();
         // Encoding into a Vec cannot fail for well-formed metric families.
@@ -178,6 +170,6 @@ impl Metrics {
     }
 }
 
-fn gauge_value(v: impl TryInto<i64>) -> i64 {
+pub(crate) fn gauge_value(v: impl TryInto<i64>) -> i64 {
     v.try_into().unwrap_or(i64::MAX)
 }

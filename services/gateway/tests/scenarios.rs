@@ -1,0 +1,227 @@
+//! The leak scenarios hosted by payments and the ledger, both directions, through the whole
+//! fleet against real Postgres: in leaky mode the load leaves its scenario's signal up; in fixed
+//! mode the same load leaves it at baseline. (Risk's scenarios are in services/risk/tests.)
+
+mod support;
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use kit::scenarios::{Mode, Scenario};
+use support::{FleetOptions, TestFleet, new_key, payment_body};
+
+const WEBHOOK_QUEUE: &str = "channel_queued_messages{channel=\"payments_webhooks\"}";
+
+/// `count` payments of `amount` at once; every one must be answered 201.
+async fn burst(fleet: &TestFleet, count: usize, amount: i64) {
+    let answers = join_all((0..count).map(|i| async move {
+        let body = payment_body(amount, &format!("cus_burst_{i}"));
+        fleet.pay(&new_key(), &body).await.status().as_u16()
+    }))
+    .await;
+    assert!(answers.iter().all(|s| *s == 201), "{answers:?}");
+}
+
+/// The alive tasks spawned in `file`, over its spawn sites, from the service's own metrics.
+async fn tasks_spawned_in(fleet: &TestFleet, service_url: &str, file: &str) -> f64 {
+    let text = fleet
+        .http
+        .get(format!("{service_url}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let prefix = format!("runtime_alive_tasks_by_spawn_site{{spawn_site=\"{file}:");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+fn slow_merchant() -> FleetOptions {
+    FleetOptions {
+        webhooks: payments::webhooks::WebhookSettings {
+            latency: Duration::from_millis(200),
+            capacity: 8,
+            receipt_bytes: 64 * 1024,
+        },
+        ..FleetOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn unbounded_queue_leaky_piles_up_events_and_memory_while_no_task_leaks() {
+    let guard = kit::testing::leak_guard();
+    let fleet = TestFleet::spawn(slow_merchant()).await;
+    fleet
+        .set_scenario(Scenario::UnboundedQueue, Mode::Leaky)
+        .await;
+    burst(&fleet, 40, 1_000).await;
+
+    let queued = fleet.metric(&fleet.payments, WEBHOOK_QUEUE).await;
+    assert!(
+        queued >= 25.0,
+        "the events outrun the merchant: {queued} queued"
+    );
+    let capacity = fleet
+        .metric(
+            &fleet.payments,
+            "channel_capacity_messages{channel=\"payments_webhooks\"}",
+        )
+        .await;
+    assert!(
+        capacity.is_infinite(),
+        "an unbounded queue says so: {capacity}"
+    );
+    // Memory climbs with the queue, yet no task outlives the test: a census sees nothing.
+    guard.verify().await;
+}
+
+#[tokio::test]
+async fn unbounded_queue_fixed_sheds_what_does_not_fit() {
+    let guard = kit::testing::leak_guard();
+    let fleet = TestFleet::spawn(slow_merchant()).await;
+    fleet
+        .set_scenario(Scenario::UnboundedQueue, Mode::Fixed)
+        .await;
+    burst(&fleet, 40, 1_000).await;
+
+    let queued = fleet.metric(&fleet.payments, WEBHOOK_QUEUE).await;
+    assert!(
+        queued <= 8.0,
+        "the queue holds at most its capacity: {queued}"
+    );
+    let shed = fleet
+        .metric(&fleet.payments, "payments_webhooks_shed_total")
+        .await;
+    assert!(shed >= 25.0, "the rest is shed, and counted: {shed}");
+    guard.verify().await;
+}
+
+#[tokio::test]
+async fn orphaned_loop_leaky_leaves_a_lease_loop_per_payment_and_the_guard_names_it() {
+    let guard = kit::testing::leak_guard().settle(Duration::from_millis(500));
+    let fleet = TestFleet::spawn(FleetOptions::default()).await;
+    fleet
+        .set_scenario(Scenario::OrphanedLoop, Mode::Leaky)
+        .await;
+    burst(&fleet, 20, 1_000).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let loops = tasks_spawned_in(&fleet, &fleet.payments, "services/payments/src/lease.rs").await;
+    assert_eq!(loops, 20.0, "one renewal loop per payment, still running");
+    let held = fleet.metric(&fleet.payments, "payments_leases_held").await;
+    assert_eq!(held, 20.0, "and the table entries that keep them alive");
+    let leaks = guard.check().await.expect_err("the loops outlive the test");
+    assert!(
+        leaks.sites[0]
+            .site
+            .starts_with("services/payments/src/lease.rs:"),
+        "{leaks}"
+    );
+    assert_eq!(leaks.sites[0].tasks, 20, "{leaks}");
+}
+
+#[tokio::test]
+async fn orphaned_loop_fixed_ends_every_loop_with_its_request() {
+    let guard = kit::testing::leak_guard();
+    let fleet = TestFleet::spawn(FleetOptions::default()).await;
+    fleet
+        .set_scenario(Scenario::OrphanedLoop, Mode::Fixed)
+        .await;
+    burst(&fleet, 20, 1_000).await;
+    guard.verify().await;
+    let held = fleet.metric(&fleet.payments, "payments_leases_held").await;
+    assert_eq!(held, 0.0);
+}
+
+/// Waits longer than half a second, and connections held longer than 0.75 s, at the ledger.
+async fn slow_pool_figures(fleet: &TestFleet) -> (f64, f64) {
+    let over = |name: &str, le: &str| {
+        let (count, bucket) = (
+            format!("db_client_connection_{name}_seconds_count"),
+            format!("db_client_connection_{name}_seconds_bucket{{le=\"{le}\"}}"),
+        );
+        async move {
+            fleet.metric(&fleet.ledger, &count).await - fleet.metric(&fleet.ledger, &bucket).await
+        }
+    };
+    (
+        over("wait_time", "0.5").await,
+        over("use_time", "0.75").await,
+    )
+}
+
+fn slow_screening() -> FleetOptions {
+    FleetOptions {
+        screening_latency: Duration::from_secs(1),
+        ledger_connections: 2,
+        ..FleetOptions::default()
+    }
+}
+
+/// Large payments (screened by the ledger) at once, sampling the ledger's waiting callers.
+async fn screened_burst(fleet: &TestFleet) -> f64 {
+    let sampling = async {
+        let mut most = 0.0_f64;
+        for _ in 0..30 {
+            let pending = fleet
+                .metric(&fleet.ledger, "db_client_connection_pending_requests")
+                .await;
+            most = most.max(pending);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        most
+    };
+    let (_, most_pending) = tokio::join!(burst(fleet, 8, 25_000), sampling);
+    most_pending
+}
+
+#[tokio::test]
+async fn held_connection_leaky_drains_the_pool_while_screening() {
+    let guard = kit::testing::leak_guard();
+    let fleet = TestFleet::spawn(slow_screening()).await;
+    fleet
+        .set_scenario(Scenario::HeldConnection, Mode::Leaky)
+        .await;
+    let most_pending = screened_burst(&fleet).await;
+    let (slow_waits, long_holds) = slow_pool_figures(&fleet).await;
+    assert!(
+        most_pending >= 1.0,
+        "callers queue for a connection: {most_pending}"
+    );
+    assert!(
+        slow_waits >= 1.0,
+        "some wait over half a second: {slow_waits}"
+    );
+    assert!(
+        long_holds >= 8.0,
+        "each screened transfer holds its connection: {long_holds}"
+    );
+    let sum = fleet
+        .scalar("SELECT coalesce(sum(amount), 0)::bigint FROM ledger.postings")
+        .await;
+    assert_eq!(sum, 0, "and still, postings sum to zero");
+    guard.verify().await;
+}
+
+#[tokio::test]
+async fn held_connection_fixed_screens_before_taking_a_connection() {
+    let guard = kit::testing::leak_guard();
+    let fleet = TestFleet::spawn(slow_screening()).await;
+    fleet
+        .set_scenario(Scenario::HeldConnection, Mode::Fixed)
+        .await;
+    screened_burst(&fleet).await;
+    let (slow_waits, long_holds) = slow_pool_figures(&fleet).await;
+    assert_eq!(slow_waits, 0.0, "nobody waits long for a connection");
+    assert_eq!(
+        long_holds, 0.0,
+        "no connection is held across the screening"
+    );
+    let transfers = fleet.scalar("SELECT count(*) FROM ledger.transfers").await;
+    assert_eq!(transfers, 8, "every payment moved its money, once");
+    guard.verify().await;
+}
