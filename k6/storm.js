@@ -2,6 +2,9 @@
 // deep scoring. Every payment has its own Idempotency-Key.
 //
 //   k6 run -e RATE=20 -e DURATION=60s -e DEEP_SHARE=0.2 k6/storm.js
+//
+// LARGE_SHARE (default 0) makes that share of the other payments large enough for the ledger's
+// compliance screening: the load of the held-connection scenario.
 import { check } from 'k6';
 import http from 'k6/http';
 import { Trend } from 'k6/metrics';

@@ -8,9 +8,18 @@ export function uuid() {
   return crypto.randomUUID();
 }
 
-/** A payment body; `deep` payments are large enough to need deep scoring in risk. */
+/**
+ * A payment body. `deep` payments are large enough to need deep scoring in risk; of the others,
+ * a `largeShare` are large enough (200.00–499.99) for the ledger's compliance screening (the
+ * held-connection scenario), the rest small (1.00–189.99).
+ */
 export function paymentBody(cfg, deep) {
-  const amount = deep ? cfg.deepAmount : 100 + Math.floor(Math.random() * 40000);
+  const large = !deep && Math.random() < (cfg.largeShare || 0);
+  const amount = deep
+    ? cfg.deepAmount
+    : large
+      ? 20000 + Math.floor(Math.random() * 30000)
+      : 100 + Math.floor(Math.random() * 18900);
   return {
     amount,
     currency: 'EUR',

@@ -1,13 +1,15 @@
 //! The `leakstorm` command's library: the native fleet, the trace store and trace analysis.
 //!
 //! Module map:
-//! - [`commands`]: `up`, `mode`, `replay`, `verify`, `chaos`, `trace-store`, `tasks`, `bench`.
+//! - [`commands`]: `up`, `mode`, `scenario`, `replay`, `verify`, `chaos`, `trace-store`, `tasks`,
+//!   `bench`.
 //! - [`bench`]: the cost of looking: one fleet per telemetry setup, latency, throughput, CPU.
 //! - [`fleet`]: Postgres, the trace store and the four services as local processes.
 //! - [`pg`]: a throwaway Postgres cluster from the local binaries.
 //! - [`process`]: one service process: spawn, readiness, graceful stop, SIGKILL.
 //! - [`prom`]: the Prometheus text format; [`promql`]: metric names in PromQL expressions.
 //! - [`replay`]: the incident replay: phases, sampling, k6, trace analysis, report.
+//! - [`scenarios`]: the leak scenarios' admin API client.
 //! - [`verify`]: the money invariants on a fleet's database.
 //! - [`tasks`]: a service's `/debug/tasks`, fetched and printed for a person.
 //! - [`trace_store`]: the project's own trace store: OTLP in, Jaeger UI and API out.
@@ -24,6 +26,7 @@ pub mod process;
 pub mod prom;
 pub mod promql;
 pub mod replay;
+pub mod scenarios;
 pub mod tasks;
 pub mod trace_store;
 pub mod verify;

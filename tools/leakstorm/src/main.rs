@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{bench, chaos, mode, replay, tasks, trace_store, up, verify};
+use leakstorm::commands::{bench, chaos, mode, replay, scenario, tasks, trace_store, up, verify};
 
 #[derive(Parser)]
 #[command(
@@ -21,6 +21,8 @@ enum Command {
     Up(up::UpArgs),
     /// Read or switch risk's mode (leaky or fixed) through its admin API.
     Mode(mode::ModeArgs),
+    /// List the leak scenarios, or read or switch one's mode (leaky or fixed).
+    Scenario(scenario::ScenarioArgs),
     /// Replay the incident and its fix, and write a measured before/after report.
     Replay(Box<replay::ReplayArgs>),
     /// Check the money invariants on a fleet's database (exits non-zero on any violation).
@@ -46,6 +48,7 @@ async fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Up(args) => up::run(args).await,
         Command::Mode(args) => mode::run(args).await,
+        Command::Scenario(args) => scenario::run(args).await,
         Command::Replay(args) => replay::run(*args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Chaos(args) => chaos::run(*args).await,

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod chaos;
 pub mod mode;
 pub mod replay;
+pub mod scenario;
 pub mod tasks;
 pub mod trace_store;
 pub mod up;

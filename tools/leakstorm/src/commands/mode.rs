@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 use kit::deadline::Deadline;
 use risk::{client::RiskClient, types::Mode};
@@ -35,45 +34,4 @@ pub async fn run(args: ModeArgs) -> anyhow::Result<()> {
     };
     println!("{}", mode.as_str());
     Ok(())
-}
-
-/// Risk's mode before the replay, put back afterwards (also after a failed or interrupted run).
-pub struct ModeRestore {
-    risk: RiskClient,
-    admin_token: String,
-    mode: Mode,
-}
-
-impl ModeRestore {
-    pub async fn read(risk_url: &str, admin_token: &str) -> anyhow::Result<Self> {
-        let risk = RiskClient::new(risk_url)?;
-        let mode = risk
-            .mode(admin_token, Deadline::after(Duration::from_secs(5)))
-            .await
-            .context("reading risk's mode before the replay")?;
-        Ok(Self {
-            risk,
-            admin_token: admin_token.to_owned(),
-            mode,
-        })
-    }
-
-    pub async fn apply(self) {
-        let deadline = Deadline::after(Duration::from_secs(5));
-        match self
-            .risk
-            .set_mode(self.mode, &self.admin_token, deadline)
-            .await
-        {
-            Ok(mode) => eprintln!(
-                "leakstorm: risk is back in the {} mode it had before the replay",
-                mode.as_str()
-            ),
-            Err(err) => eprintln!(
-                "leakstorm: WARNING: could not put risk back into {} mode ({err}); \
-                 it may be left in another mode: check with `make ps` / `leakstorm mode`",
-                self.mode.as_str()
-            ),
-        }
-    }
 }

@@ -3,14 +3,13 @@
 
 use anyhow::bail;
 use clap::Args;
+use kit::scenarios::Scenario;
 
-use super::{
-    mode::ModeRestore,
-    up::{FleetArgs, wait_for_stop_signal},
-};
+use super::up::{FleetArgs, wait_for_stop_signal};
 use crate::{
     fleet::NativeFleet,
     replay::{self, Endpoints, ReplayConfig, Tools, report::Thresholds},
+    scenarios::ScenarioClient,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -18,9 +17,14 @@ pub struct ReplayArgs {
     /// `native` starts the fleet itself; `compose` drives a running one at the URLs below.
     #[arg(long, default_value = "native", value_parser = ["native", "compose"])]
     pub target: String,
-    /// `quick` takes under 3 minutes (CI); `full` shows the leak feeding itself and takes about 7.
+    /// `quick` takes under 3 minutes per scenario (CI); `full` shows the leak feeding itself and
+    /// takes about 7 for `detached-spawn`.
     #[arg(long, default_value = "full", value_parser = ["quick", "full"])]
     pub profile: String,
+    /// The leak scenario to replay — detached-spawn, unbounded-queue, held-connection,
+    /// orphaned-loop, blocking-pileup — or `all` (each in turn, against the same fleet).
+    #[arg(long, default_value = "detached-spawn")]
+    pub scenario: String,
 
     #[command(flatten)]
     pub fleet: FleetArgs,
@@ -138,6 +142,20 @@ fn profile(name: &str) -> Profile {
     }
 }
 
+/// `all`, or one scenario's name. Orphaned loops never end, so `all` replays them last.
+fn scenarios(arg: &str) -> anyhow::Result<Vec<Scenario>> {
+    if arg == "all" {
+        return Ok(vec![
+            Scenario::DetachedSpawn,
+            Scenario::BlockingPileup,
+            Scenario::HeldConnection,
+            Scenario::UnboundedQueue,
+            Scenario::OrphanedLoop,
+        ]);
+    }
+    Ok(vec![arg.parse().map_err(anyhow::Error::msg)?])
+}
+
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let p = profile(&args.profile);
     let native = args.target == "native";
@@ -145,7 +163,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let config = ReplayConfig {
         profile: args.profile.clone(),
         target: args.target.clone(),
-        target_service: "risk".into(),
+        scenarios: scenarios(&args.scenario)?,
         warmup_s: args.warmup_secs.unwrap_or(p.warmup_s),
         warmup_rate: args.warmup_rate.unwrap_or(p.warmup_rate),
         storm_s: args.storm_secs.unwrap_or(p.storm_s),
@@ -176,8 +194,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
     let (fleet, endpoints) = if native {
         let mut options = args.fleet.options();
         // Room for every request's trace (the span check needs them all), with a margin.
-        let requests = config.warmup_s * u64::from(config.warmup_rate)
-            + 2 * config.storm_s * u64::from(config.rate);
+        let requests = (config.warmup_s * u64::from(config.warmup_rate)
+            + 2 * config.storm_s * u64::from(config.rate))
+            * config.scenarios.len() as u64;
         options.max_traces = options
             .max_traces
             .max(u32::try_from(requests + requests / 4).unwrap_or(u32::MAX));
@@ -207,6 +226,8 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 config.deep_budget_ms.unwrap_or_default().to_string(),
             ),
             ("RISK_DEEP_MIN_AMOUNT", "50000".to_owned()),
+            // A blocking pool a quick storm can fill (blocking-pileup); tokio's default is 512.
+            ("SERVER_MAX_BLOCKING_THREADS", "32".to_owned()),
         ];
         options
             .service_env
@@ -250,18 +271,19 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         (None, endpoints)
     };
 
-    // The replay switches risk's mode; a fleet it did not start (compose) gets back the mode it
-    // had, or a later `make storm` would silently run against the fixed mode.
+    // The replay switches the scenarios' modes; a fleet it did not start (compose) gets back the
+    // modes it had, or a later `make storm` would silently run against the fixed mode.
+    let switches = ScenarioClient::new(endpoints.services.clone(), &endpoints.admin_token)?;
     let restore = match &fleet {
-        None => Some(ModeRestore::read(&endpoints.risk, &endpoints.admin_token).await?),
+        None => Some(switches.snapshot().await?),
         Some(_) => None,
     };
     let outcome = tokio::select! {
         outcome = replay::run(config, endpoints, tools, thresholds) => Some(outcome),
         _ = wait_for_stop_signal() => None,
     };
-    if let Some(restore) = restore {
-        restore.apply().await;
+    if let Some(modes) = restore {
+        switches.restore(&modes).await;
     }
     if let (Some(fleet), true, Some(Ok(_))) = (&fleet, args.keep_running, &outcome) {
         eprintln!(

@@ -87,6 +87,12 @@ pub fn render(report: &Report) -> String {
     if !report.verdict.reasons.is_empty() {
         let _ = writeln!(md);
     }
+    let host = report.scenarios.first().map_or("risk", |s| s.host.as_str());
+    let first = report
+        .scenarios
+        .first()
+        .map_or("detached-spawn", |s| s.scenario.as_str());
+    let charts = super::scenarios_md::chart_dir(report, first);
     let m = &report.machine;
     let _ = writeln!(
         md,
@@ -100,7 +106,8 @@ pub fn render(report: &Report) -> String {
         report.wall_time_s
     );
 
-    let _ = writeln!(md, "## Before and after, per 10k requests\n");
+    md.push_str(&super::scenarios_md::render(report));
+    let _ = writeln!(md, "## `{first}`: before and after, per 10k requests\n");
     let _ = writeln!(
         md,
         "| per 10k requests | leaky (detached `tokio::spawn`) | fixed (owned `JoinSet` + deadline) | the JVM incident write-up, leaky vs fixed |"
@@ -234,16 +241,15 @@ pub fn render(report: &Report) -> String {
     }
     let _ = writeln!(
         md,
-        "\nFigures for `{}`, the service with the bug. `start` is sampled just before the phase's load, \
+        "\nFigures for `{host}`, the service with the bug. `start` is sampled just before the phase's load, \
          `peak` is the highest once-a-second sample, `end` is two seconds after the last client \
-         request finished: whatever is alive then has outlived its request.\n",
-        report.config.target_service
+         request finished: whatever is alive then has outlived its request.\n"
     );
 
     let _ = writeln!(md, "## Over time\n");
     let _ = writeln!(
         md,
-        "![live heap of risk](heap.svg)\n\n![alive tasks of risk](tasks.svg)\n\n![p99 latency](p99.svg)\n"
+        "![live heap of {host}]({charts}heap.svg)\n\n![alive tasks of {host}]({charts}tasks.svg)\n\n![p99 latency]({charts}p99.svg)\n"
     );
 
     if !report.slowest_requests.is_empty() {

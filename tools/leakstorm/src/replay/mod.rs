@@ -1,44 +1,53 @@
-//! The incident replay: warm-up → leaky storm → recovery → fixed storm → recovery, with the mode
-//! switched through risk's admin API (no restart). A sampler scrapes every service's `/metrics`
-//! each second; k6 records every request; the trace API says which spans outlived their request.
-//! The result is `report.json`, `report.md` and SVG charts in `reports/<run>/`.
+//! The incident replay, per leak scenario: warm-up → leaky storm → recovery → fixed storm →
+//! recovery, with the scenario's mode switched through its host's admin API (no restart). A
+//! sampler scrapes every service's `/metrics` each second; k6 records every request; the trace
+//! API says which spans outlived their request. The result is `report.json`, `report.md` and SVG
+//! charts in `reports/<run>/` (one folder of charts per scenario when several run).
 //!
-//! Module map: [`k6`] runs the load and reads its CSV; [`sampler`] scrapes metrics and prints
-//! progress; [`report`] holds the figures and the verdict; [`stats`] the arithmetic;
-//! [`markdown`] and [`charts`] the outputs; [`root_cause`] watches `/debug/tasks` during each
-//! storm for the spawn site that holds the leaked tasks.
+//! Module map: [`scenario`] says what differs per scenario (load, signal, verdict rules);
+//! [`phases`] runs one scenario's phases; [`k6`] runs the load and reads its CSV; [`sampler`]
+//! scrapes metrics and prints progress; [`report`] holds the figures and the verdict; [`stats`]
+//! the arithmetic; [`markdown`], [`scenarios_md`] and [`charts`] the outputs ([`outputs`] writes
+//! them); [`root_cause`] watches `/debug/tasks` during each storm for the spawn site that holds
+//! the leaked tasks.
 
 pub mod charts;
 pub mod k6;
 pub mod markdown;
+pub mod outputs;
+pub mod phases;
 pub mod report;
 pub mod root_cause;
 pub mod root_cause_md;
 pub mod sampler;
+pub mod scenario;
+pub mod scenarios_md;
 pub mod stats;
 
 use std::{
-    path::{Path, PathBuf},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    path::PathBuf,
+    time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::Context as _;
 use futures::{StreamExt as _, stream};
-use kit::deadline::Deadline;
-use risk::{client::RiskClient, types::Mode};
+use kit::scenarios::Scenario;
 use serde::Serialize;
 
-use crate::jaeger::JaegerClient;
-use k6::{K6Results, K6Run};
+use crate::{jaeger::JaegerClient, scenarios::ScenarioClient};
+use k6::K6Results;
+use phases::PhaseRun;
 use report::{PhaseReport, Thresholds, Verdict, detected_after, latency, moments};
 use sampler::{Sample, Sampler, Scraper};
+use scenario::{ScenarioSpec, SignalReport};
 
 /// Everything a replay needs to know; the CLI fills it from a profile plus overrides.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplayConfig {
     pub profile: String,
     pub target: String,
-    pub target_service: String,
+    /// The scenarios replayed, in order (each against the same fleet).
+    pub scenarios: Vec<Scenario>,
     pub warmup_s: u64,
     pub warmup_rate: u32,
     pub storm_s: u64,
@@ -117,6 +126,19 @@ pub struct SlowRequest {
     pub trace_url: String,
 }
 
+/// One scenario's replay: its phases, verdict and signal.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub scenario: Scenario,
+    pub host: String,
+    pub phases: Vec<PhaseReport>,
+    pub verdict: Verdict,
+    pub signal: SignalReport,
+}
+
+/// The whole replay. `phases` and `verdict` are the first scenario's (the incident's, for
+/// `detached-spawn`), as every report had them; `scenarios` has one entry per scenario, and the
+/// overall verdict holds when every scenario's does.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub target: String,
@@ -130,26 +152,7 @@ pub struct Report {
     pub config: ReplayConfig,
     pub machine: Machine,
     pub slowest_requests: Vec<SlowRequest>,
-}
-
-struct PhaseSpec {
-    name: &'static str,
-    mode: Mode,
-    /// `(rate, deep share)`; `None` for a recovery phase without load.
-    load: Option<(u32, f64)>,
-    length: Duration,
-}
-
-struct PhaseRun {
-    spec: PhaseSpec,
-    start_s: f64,
-    load_end_s: f64,
-    end_s: f64,
-    k6: K6Results,
-    /// Spans that outlived their request, and traces found (counted after the last recovery).
-    outliving: Option<(u64, u64)>,
-    /// Storms only: when and which spawn site was named as holding the alive tasks.
-    root_cause: Option<root_cause::RootCause>,
+    pub scenarios: Vec<ScenarioReport>,
 }
 
 /// Runs the replay against a fleet that is up, writes the report, and returns it.
@@ -173,148 +176,61 @@ pub async fn run(
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
 
-    let risk = RiskClient::new(&endpoints.risk)?;
+    let switches = ScenarioClient::new(endpoints.services.clone(), &endpoints.admin_token)?;
     let jaeger = JaegerClient::new(&endpoints.jaeger);
     let scraper = Scraper::new(endpoints.services.clone(), clock);
-    let sampler = Sampler::start(scraper.clone(), "risk");
-
-    let specs = [
-        PhaseSpec {
-            name: "warmup",
-            mode: Mode::Leaky,
-            load: Some((config.warmup_rate, 0.0)),
-            length: Duration::from_secs(config.warmup_s),
-        },
-        PhaseSpec {
-            name: "leaky_storm",
-            mode: Mode::Leaky,
-            load: Some((config.rate, config.deep_share)),
-            length: Duration::from_secs(config.storm_s),
-        },
-        PhaseSpec {
-            name: "leaky_recovery",
-            mode: Mode::Leaky,
-            load: None,
-            length: Duration::from_secs(config.leaky_recovery_s),
-        },
-        PhaseSpec {
-            name: "fixed_storm",
-            mode: Mode::Fixed,
-            load: Some((config.rate, config.deep_share)),
-            length: Duration::from_secs(config.storm_s),
-        },
-        PhaseSpec {
-            name: "fixed_recovery",
-            mode: Mode::Fixed,
-            load: None,
-            length: Duration::from_secs(config.fixed_recovery_s),
-        },
-    ];
-    let mut runs = Vec::new();
-    let mut current_mode = None;
-    for spec in specs {
-        if current_mode != Some(spec.mode) {
-            let switched = risk
-                .set_mode(
-                    spec.mode,
-                    &endpoints.admin_token,
-                    Deadline::after(Duration::from_secs(5)),
-                )
-                .await
-                .context("switching risk's mode through its admin API")?;
-            eprintln!("leakstorm: risk mode is now {}", switched.as_str());
-            current_mode = Some(spec.mode);
-        }
-        match spec.load {
-            Some((rate, share)) => eprintln!(
-                "▶ {} ({} mode): {} s at {rate} req/s, {:.0} % needing deep scoring",
-                spec.name,
-                spec.mode.as_str(),
-                spec.length.as_secs(),
-                share * 100.0
-            ),
-            None => eprintln!(
-                "▶ {} ({} mode): {} s without load",
-                spec.name,
-                spec.mode.as_str(),
-                spec.length.as_secs()
-            ),
-        }
-        sampler.set_phase(spec.name, spec.length);
-        sampler.record(scraper.scrape_all().await);
-        let start_s = scraper.elapsed();
-        let watch = (spec.load.is_some() && spec.name.ends_with("storm")).then(|| {
-            root_cause::RootCauseWatch::start(
-                endpoints.risk.clone(),
-                endpoints.admin_token.clone(),
-                thresholds.alert_tasks,
-            )
-        });
-        let (load_end_s, k6) = match spec.load {
-            Some((rate, share)) => {
-                let k6 = storm_run(&config, &endpoints, &tools, &dir, &spec, (rate, share));
-                k6.run().await?;
-                let load_end = scraper.elapsed();
-                // "end": two seconds after the last client request finished.
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                (load_end, k6.results()?)
-            }
-            None => {
-                let baseline = runs
-                    .first()
-                    .map(|warmup: &PhaseRun| warmup.end_s)
-                    .and_then(|t| sampler.value_at(&config.target_service, t, |s| s.alive_tasks));
-                recover(&scraper, &config.target_service, baseline, spec.length).await;
-                (start_s, K6Results::default())
-            }
-        };
-        let root_cause = match watch {
-            Some(watch) => Some(watch.finish().await),
-            None => None,
-        };
-        sampler.record(scraper.scrape_all().await);
-        let end_s = scraper.elapsed();
-        runs.push(PhaseRun {
-            spec,
-            start_s,
-            load_end_s,
-            end_s,
-            k6,
-            outliving: None,
-            root_cause,
-        });
+    let sampler = Sampler::start(scraper.clone());
+    let cx = phases::Context {
+        config: &config,
+        endpoints: &endpoints,
+        tools: &tools,
+        dir: &dir,
+        scraper: &scraper,
+        sampler: &sampler,
+        switches: &switches,
+        alert_tasks: thresholds.alert_tasks,
+    };
+    let mut replayed: Vec<(ScenarioSpec, Vec<PhaseRun>)> = Vec::new();
+    for &scenario in &config.scenarios {
+        let spec = ScenarioSpec::of(scenario, config.deep_share, config.leaky_recovery_s);
+        replayed.push((spec, phases::run(&spec, &cx).await?));
     }
     let samples = sampler.stop().await;
     // The last recovery ended once the leaked work had run out, so every trace is complete now;
     // the trace store keeps them all (its bounds are far above a replay's traces), and the report
-    // shows found / sent per storm so that a loss could not pass unnoticed.
+    // shows found / sent per storm so that a loss could not pass unnoticed. Spans outliving their
+    // request are the detached spawn's signal; the other scenarios are judged on their own.
     eprintln!("leakstorm: asking the trace API which spans outlived their request...");
-    for run in runs.iter_mut().filter(|r| r.spec.load.is_some()) {
-        run.outliving = Some(outliving_spans(&jaeger, &run.k6).await);
+    for (spec, runs) in &mut replayed {
+        if spec.scenario != Scenario::DetachedSpawn {
+            continue;
+        }
+        for run in runs.iter_mut().filter(|r| r.spec.load.is_some()) {
+            run.outliving = Some(outliving_spans(&jaeger, &run.k6).await);
+        }
     }
 
-    let mut phases = Vec::new();
+    let mut scenarios = Vec::new();
     let mut slowest = Vec::new();
-    for run in &runs {
-        let (outliving, checked) = run.outliving.unwrap_or_default();
-        phases.push(phase_report(
-            run,
-            &samples,
-            &config.target_service,
-            outliving,
-            checked,
-            &thresholds,
-        ));
-        slowest.extend(slowest_requests(run, &endpoints.jaeger));
+    for (spec, runs) in &replayed {
+        let phases: Vec<PhaseReport> = runs
+            .iter()
+            .map(|run| phase_report(run, &samples, spec, &thresholds))
+            .collect();
+        slowest.extend(
+            runs.iter()
+                .flat_map(|run| slowest_requests(run, &endpoints.jaeger)),
+        );
+        scenarios.push(scenario_report(spec, phases, &thresholds));
     }
-    let find = |name: &str| phases.iter().find(|p| p.name == name).cloned();
-    let verdict = match (find("leaky_storm"), find("fixed_storm")) {
-        (Some(leaky), Some(fixed)) => report::verdict(&leaky, &fixed, &thresholds),
-        _ => Verdict {
-            leak_reproduced: false,
-            fix_verified: false,
-            reasons: vec!["the replay did not run both storms".into()],
-        },
+    let first = scenarios.first().context("no scenario was replayed")?;
+    let verdict = Verdict {
+        leak_reproduced: scenarios.iter().all(|s| s.verdict.leak_reproduced),
+        fix_verified: scenarios.iter().all(|s| s.verdict.fix_verified),
+        reasons: scenarios
+            .iter()
+            .flat_map(|s| s.verdict.reasons.clone())
+            .collect(),
     };
     let report = Report {
         target: config.target.clone(),
@@ -322,71 +238,58 @@ pub async fn run(
         started_at: started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         profile: config.profile.clone(),
         wall_time_s: clock.elapsed().as_secs_f64(),
-        phases,
+        phases: first.phases.clone(),
         verdict,
         thresholds,
         config,
         machine: Machine::read(),
         slowest_requests: slowest,
+        scenarios,
     };
-    write_outputs(&report, &runs, &samples, epoch_ms_at_start, &dir)?;
+    outputs::write(&report, &replayed, &samples, epoch_ms_at_start, &dir)?;
     Ok((report, dir))
 }
 
-/// The k6 storm for one phase: `load` is its (rate, deep share).
-fn storm_run(
-    config: &ReplayConfig,
-    endpoints: &Endpoints,
-    tools: &Tools,
-    dir: &Path,
-    phase: &PhaseSpec,
-    (rate, deep_share): (u32, f64),
-) -> K6Run {
-    let (name, length) = (phase.name, phase.length);
-    K6Run {
-        binary: tools.k6.clone(),
-        script: tools.k6_dir.join("storm.js"),
-        env: vec![
-            ("BASE_URL".into(), endpoints.gateway.clone()),
-            ("RATE".into(), rate.to_string()),
-            ("DURATION".into(), format!("{}s", length.as_secs())),
-            ("DEEP_SHARE".into(), deep_share.to_string()),
-            ("DEEP_AMOUNT".into(), config.deep_amount.to_string()),
-            (
-                "CLIENT_TIMEOUT".into(),
-                format!("{}s", config.client_timeout_s),
-            ),
-        ],
-        csv: dir.join(format!("k6-{name}.csv")),
-        summary: dir.join(format!("k6-{name}-summary.json")),
-        log: dir.join(format!("k6-{name}.log")),
-    }
-}
-
-/// Waits until the target's alive tasks are back at the warm-up baseline (the leaked work has
-/// run out), for at least 10 s and at most `longest`.
-async fn recover(scraper: &Scraper, target: &str, baseline: Option<f64>, longest: Duration) {
-    let started = Instant::now();
-    let shortest = Duration::from_secs(10).min(longest);
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let elapsed = started.elapsed();
-        if elapsed >= longest {
-            return;
-        }
-        if elapsed < shortest {
-            continue;
-        }
-        let drained = scraper
-            .scrape_all()
-            .await
-            .iter()
-            .find(|s| s.service == target)
-            .zip(baseline)
-            .is_some_and(|(s, baseline)| s.alive_tasks <= baseline + 2.0);
-        if drained {
-            return;
-        }
+fn scenario_report(
+    spec: &ScenarioSpec,
+    phases: Vec<PhaseReport>,
+    t: &Thresholds,
+) -> ScenarioReport {
+    let find = |name: &str| phases.iter().find(|p| p.name == name);
+    let (verdict, signal) = match (
+        find("leaky_storm"),
+        find("leaky_recovery"),
+        find("fixed_storm"),
+    ) {
+        (Some(leaky), Some(recovery), Some(fixed)) => (
+            spec.verdict(leaky, recovery, fixed, t),
+            spec.signal_report(leaky, fixed),
+        ),
+        _ => (
+            Verdict {
+                leak_reproduced: false,
+                fix_verified: false,
+                reasons: vec![format!(
+                    "{}: the replay did not run both storms",
+                    spec.scenario
+                )],
+            },
+            SignalReport {
+                metric: spec.metric(),
+                service: spec.host().to_owned(),
+                leaky: report::Moments::default(),
+                fixed: report::Moments::default(),
+                location: None,
+                root_cause: "not measured".into(),
+            },
+        ),
+    };
+    ScenarioReport {
+        scenario: spec.scenario,
+        host: spec.host().to_owned(),
+        phases,
+        verdict,
+        signal,
     }
 }
 
@@ -417,11 +320,11 @@ async fn outliving_spans(jaeger: &JaegerClient, k6: &K6Results) -> (u64, u64) {
 fn phase_report(
     run: &PhaseRun,
     samples: &[Sample],
-    target: &str,
-    outliving: u64,
-    checked: u64,
+    spec: &ScenarioSpec,
     thresholds: &Thresholds,
 ) -> PhaseReport {
+    let (outliving, checked) = run.outliving.unwrap_or_default();
+    let target = spec.host();
     let l = latency(&run.k6.requests);
     let (start, end) = (run.start_s, run.end_s);
     PhaseReport {
@@ -447,6 +350,9 @@ fn phase_report(
         traces_checked: checked,
         traces_sent: run.k6.traced.len() as u64,
         root_cause: run.root_cause.clone(),
+        signal: moments(samples, target, start, end, |s| spec.signal(s)),
+        pool_pending_peak: moments(samples, target, start, end, |s| s.pool_pending).peak,
+        blocking_queued_peak: moments(samples, target, start, end, |s| s.blocking_queued).peak,
         start_s: start,
         load_end_s: run.load_end_s,
         end_s: end,
@@ -468,92 +374,4 @@ fn slowest_requests(run: &PhaseRun, jaeger: &str) -> Vec<SlowRequest> {
             trace_id: t.trace_id,
         })
         .collect()
-}
-
-fn write_outputs(
-    report: &Report,
-    runs: &[PhaseRun],
-    samples: &[Sample],
-    epoch_ms_at_start: u64,
-    dir: &Path,
-) -> anyhow::Result<()> {
-    std::fs::write(
-        dir.join("report.json"),
-        serde_json::to_string_pretty(report)?,
-    )
-    .context("writing report.json")?;
-    std::fs::write(dir.join("report.md"), markdown::render(report)).context("writing report.md")?;
-    let samples_csv: String =
-        std::iter::once("t_s,service,alive_tasks,heap_bytes,rss_bytes,db_used\n".to_owned())
-            .chain(samples.iter().map(|s| {
-                format!(
-                    "{:.3},{},{},{},{},{}\n",
-                    s.t, s.service, s.alive_tasks, s.heap_bytes, s.rss_bytes, s.db_used
-                )
-            }))
-            .collect();
-    std::fs::write(dir.join("samples.csv"), samples_csv).context("writing samples.csv")?;
-
-    let bands: Vec<charts::Band<'_>> = report
-        .phases
-        .iter()
-        .map(|p| charts::Band {
-            name: &p.name,
-            start: p.start_s,
-            end: p.end_s,
-            leaky: p.mode == "leaky",
-        })
-        .collect();
-    let target = &report.config.target_service;
-    let series = |value: fn(&Sample) -> f64| -> Vec<(f64, f64)> {
-        samples
-            .iter()
-            .filter(|s| &s.service == target)
-            .map(|s| (s.t, value(s)))
-            .collect()
-    };
-    let heap = series(|s| s.heap_bytes / 1_048_576.0);
-    let tasks = series(|s| s.alive_tasks);
-    let latencies: Vec<(f64, f64)> = runs
-        .iter()
-        .flat_map(|r| r.k6.requests.iter())
-        .map(|r| {
-            (
-                (r.at_ms.saturating_sub(epoch_ms_at_start)) as f64 / 1000.0,
-                r.duration_ms,
-            )
-        })
-        .collect();
-    let p99 = stats::rolling_p99(&latencies, 5.0);
-    for (file, title, y_label, points) in [
-        (
-            "heap.svg",
-            format!("{target}: live heap (jemalloc allocated)"),
-            "MiB",
-            &heap,
-        ),
-        (
-            "tasks.svg",
-            format!("{target}: tokio tasks alive (runtime_alive_tasks)"),
-            "tasks",
-            &tasks,
-        ),
-        (
-            "p99.svg",
-            "p99 latency of payments at the gateway (5 s window)".to_owned(),
-            "ms",
-            &p99,
-        ),
-    ] {
-        charts::render(
-            &charts::Chart {
-                title: &title,
-                y_label,
-                points,
-                bands: &bands,
-            },
-            &dir.join(file),
-        )?;
-    }
-    Ok(())
 }

@@ -49,6 +49,10 @@ pub struct PhaseReport {
     pub traces_sent: u64,
     /// Storms only: the spawn site named as holding the alive tasks, and when.
     pub root_cause: Option<super::root_cause::RootCause>,
+    /// The scenario's own signal on its host (see `scenario.rs`), and two figures beside it.
+    pub signal: Moments,
+    pub pool_pending_peak: u64,
+    pub blocking_queued_peak: u64,
     /// Seconds since the replay started: the phase's start, its load's end, its end sample.
     pub start_s: f64,
     pub load_end_s: f64,
@@ -309,6 +313,9 @@ mod tests {
             traces_checked: 800,
             traces_sent: 800,
             root_cause: None,
+            signal: Moments::default(),
+            pool_pending_peak: 0,
+            blocking_queued_peak: 0,
             start_s: 0.0,
             load_end_s: 40.0,
             end_s: 42.0,
@@ -418,9 +425,7 @@ mod tests {
             service: "risk".into(),
             alive_tasks: tasks,
             heap_bytes: tasks * 10.0,
-            rss_bytes: 0.0,
-            db_used: 0.0,
-            payments_answered: 0.0,
+            ..Sample::default()
         }
     }
 

@@ -23,6 +23,8 @@ export function settings() {
     // Share of payments large enough to need deep scoring in risk.
     deepShare: float(env.DEEP_SHARE, 0.2),
     deepAmount: int(env.DEEP_AMOUNT, 75000),
+    // Share of the other payments large enough for the ledger's compliance screening.
+    largeShare: float(env.LARGE_SHARE, 0),
     // Longer than the gateway's own 10 s deadline, so every request gets an answer (504 at worst).
     clientTimeout: env.CLIENT_TIMEOUT || '15s',
     // Enough VUs for `rate` requests a second that each take up to the gateway's 10 s deadline,
