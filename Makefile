@@ -133,6 +133,12 @@ break: ## Switch risk back to the leaky mode
 	@mkdir -p reports
 	$(COMPOSE) run --rm --no-deps --entrypoint /usr/local/bin/leakstorm replay mode leaky --risk-url http://risk:8082
 
+.PHONY: scenario
+scenario: ## The leak scenarios and their modes; switch one with NAME=unbounded-queue MODE=leaky
+	$(need_docker)
+	@mkdir -p reports
+	$(COMPOSE) run --rm --no-deps --entrypoint /usr/local/bin/leakstorm replay scenario $(NAME) $(MODE) --payments-url http://payments:8081 --risk-url http://risk:8082 --ledger-url http://ledger:8083
+
 .PHONY: replay
 replay: ## The incident replay against the Docker fleet: reports/<run>/report.md (REPLAY_PROFILE=quick|full)
 	$(need_docker)

@@ -13,6 +13,16 @@ import sys
 import time
 
 from kit import AlertWatch, PeakMemory, StepFailed, container_memory, get_json, print_table, sh, wait_for
+from promql_check import PromqlWatch
+
+# The other leak scenarios' short storms for the panel-and-alert check: (scenario, k6 settings).
+# Orphaned loops never end, so they come last.
+SCENARIO_STORMS = (
+    ("blocking-pileup", {"DURATION": "30s", "DEEP_SHARE": "0.2", "LARGE_SHARE": "0"}),
+    ("held-connection", {"DURATION": "30s", "DEEP_SHARE": "0", "LARGE_SHARE": "1"}),
+    ("unbounded-queue", {"DURATION": "45s", "DEEP_SHARE": "0", "LARGE_SHARE": "0"}),
+    ("orphaned-loop", {"DURATION": "30s", "DEEP_SHARE": "0", "LARGE_SHARE": "0"}),
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 os.chdir(ROOT)
@@ -103,10 +113,12 @@ def run():
 
     @step("make storm (leaky)")
     def _():
-        with PeakMemory() as peak, AlertWatch(PROM, "DetachedTaskLeak") as leak_alert:
+        with (PeakMemory() as peak, AlertWatch(PROM, "DetachedTaskLeak") as leak_alert,
+              PromqlWatch(PROM, "detached-spawn") as panels):
             status = make("storm").returncode
             # The alert needs `for: 15s` above threshold; leaked work outlives the storm by 30 s.
             wait_for("DetachedTaskLeak firing for risk", lambda: "risk" in leak_alert.fired, 90)
+            wait_for("every detached-spawn panel and alert query returning data", panels.all_seen, 60)
         figures["memory_peak"] = peak.peak
         figures["leak_alert_jobs"] = sorted(leak_alert.active)
         if status != 0:
@@ -115,7 +127,8 @@ def run():
         if leak_alert.active != {"risk"}:
             raise StepFailed(f"DetachedTaskLeak pending or firing for {sorted(leak_alert.active)}, want risk only")
         return (f"rate {ENV['RATE']}/s for {ENV['DURATION']}; DetachedTaskLeak fired for "
-                f"{sorted(leak_alert.fired)} and no other service; heap alert {alerts('HeapGrowthToLimit')}")
+                f"{sorted(leak_alert.fired)} and no other service; heap alert {alerts('HeapGrowthToLimit')}; "
+                f"{len(panels.seen)} detached-spawn panel and alert queries returned data")
 
     @step("traces via Jaeger API")
     def _():
@@ -134,6 +147,22 @@ def run():
             raise StepFailed("risk is not in fixed mode after make fix")
         wait_for("DetachedTaskLeak resolved", lambda: "firing" not in alerts("DetachedTaskLeak"), 240, every_s=5)
         return "risk fixed; DetachedTaskLeak no longer firing"
+
+    @step("scenarios: every panel and alert has data")
+    def _():
+        checked = []
+        for scenario, storm in SCENARIO_STORMS:
+            if make("scenario", NAME=scenario, MODE="leaky").returncode != 0:
+                raise StepFailed(f"make scenario NAME={scenario} MODE=leaky failed")
+            with PromqlWatch(PROM, scenario) as queries:
+                make("storm", **storm)
+                try:
+                    wait_for(f"{scenario}: every query returning data", queries.all_seen, 75)
+                except StepFailed:
+                    raise StepFailed(f"{scenario}: no data from {queries.missing()}") from None
+            make("scenario", NAME=scenario, MODE="fixed")
+            checked.append(f"{scenario} {len(queries.seen)}")
+        return "queries with data per scenario: " + ", ".join(checked)
 
     @step("make replay (quick)")
     def _():

@@ -14,7 +14,8 @@
 //!   `payments_webhooks_shed_total` — instead of piling up. Nothing is lost that matters: the
 //!   payment itself is in the database, and a merchant that missed an event reads
 //!   `GET /v1/payments/{id}`. (Waiting for room instead, `send().await`, would move the pile-up
-//!   into the request handlers.)
+//!   into the request handlers.) Switched on at run time, the fix bounds the backlog the bug left
+//!   too: the delivery loop moves it into the bounded queue, shedding what does not fit.
 //!
 //! services/clippy.toml forbids unbounded channels in the services; the leaky mode is the one
 //! deliberate exception, allowed where it is made.
@@ -132,9 +133,23 @@ impl Webhooks {
     }
 }
 
+impl Webhooks {
+    /// With the fix on, what the unbounded queue still holds moves to the bounded one; what does
+    /// not fit is shed, as new events are.
+    fn bound_the_backlog(&self, backlog: &mut mpsc::UnboundedReceiver<Event>) {
+        while let Ok(event) = backlog.try_recv() {
+            self.metrics.queued.dec();
+            self.notify_fixed(event);
+        }
+    }
+}
+
 /// The delivery loop, owned by the server: one event at a time, at the merchant's pace.
 pub async fn deliver(mut queues: Queues, webhooks: Webhooks, shutdown: CancellationToken) {
     loop {
+        if webhooks.mode.get() == kit::scenarios::Mode::Fixed {
+            webhooks.bound_the_backlog(&mut queues.unbounded);
+        }
         let event = tokio::select! {
             () = shutdown.cancelled() => return,
             Some(event) = queues.unbounded.recv() => event,

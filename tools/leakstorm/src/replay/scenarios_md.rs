@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use super::{Report, report::Moments};
 
+/// `start → end (±change), peak P`: a counter signal (slow waits) is read by its change.
 fn count(m: &Moments) -> String {
-    format!("{} / {} / {}", m.start, m.peak, m.end)
+    format!("{} → {} ({:+}), peak {}", m.start, m.end, m.left(), m.peak)
 }
 
 fn yes(ok: bool) -> &'static str {
@@ -28,8 +29,9 @@ pub fn render(report: &Report) -> String {
     let _ = writeln!(
         md,
         "Each scenario ran its own five phases against the same fleet, with every other scenario \
-         fixed. The signal is sampled on the scenario's host once a second: start / peak / end of \
-         the leaky storm and of the fixed storm.\n"
+         fixed. The signal is sampled on the scenario's host once a second: its value at the start \
+         and the end of the leaky storm and of the fixed storm (end: two seconds after the last \
+         request), the change, and the peak.\n"
     );
     let _ = writeln!(
         md,

@@ -1,0 +1,78 @@
+"""Every Grafana panel's and every alert's PromQL, run against the rehearsal's real Prometheus
+while the leak scenario each is meant for runs: a query that never returns data while its
+scenario leaks is a panel that would stay empty (or an alert that could not fire) in an incident.
+
+Which scenario a query belongs to: an alert's `scenario` label; a panel's title prefix
+(`unbounded-queue: ...`); everything else is the default incident's, detached-spawn.
+"""
+import json
+import pathlib
+import threading
+import urllib.parse
+
+import yaml
+
+from kit import get_json
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SCENARIOS = ("detached-spawn", "unbounded-queue", "held-connection", "orphaned-loop", "blocking-pileup")
+
+
+def expressions():
+    """(scenario, source, expr) for every panel target on Prometheus and every rule."""
+    found = []
+    dashboard = json.loads((ROOT / "grafana/provisioning/dashboards/incident.json").read_text())
+    for panel in dashboard["panels"]:
+        if (panel.get("datasource") or {}).get("type") != "prometheus":
+            continue
+        title = panel.get("title", "")
+        prefix = title.split(":", 1)[0]
+        scenario = prefix if prefix in SCENARIOS else "detached-spawn"
+        for target in panel.get("targets", []):
+            if target.get("expr"):
+                found.append((scenario, f"panel '{title}'", target["expr"]))
+    rules = yaml.safe_load((ROOT / "prometheus/alerts.yml").read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            name = rule.get("alert") or rule.get("record")
+            scenario = (rule.get("labels") or {}).get("scenario", "detached-spawn")
+            found.append((scenario, f"{'alert' if 'alert' in rule else 'rule'} {name}", rule["expr"]))
+    return found
+
+
+class PromqlWatch:
+    """Queries one scenario's expressions every few seconds in the background and remembers
+    which have returned data."""
+
+    def __init__(self, prometheus, scenario):
+        self.url = prometheus
+        self.pending = {(source, expr) for s, source, expr in expressions() if s == scenario}
+        self.seen = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+    def all_seen(self):
+        return not (self.pending - self.seen)
+
+    def missing(self):
+        return sorted(source for source, _ in self.pending - self.seen)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for source, expr in sorted(self.pending - self.seen):
+                try:
+                    query = urllib.parse.urlencode({"query": expr})
+                    result = get_json(f"{self.url}/api/v1/query?{query}")["data"]["result"]
+                    if result:
+                        self.seen.add((source, expr))
+                except Exception:  # Prometheus busy or restarting: the next round asks again
+                    pass
+            self._stop.wait(5)
