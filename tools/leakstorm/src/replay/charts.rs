@@ -26,12 +26,20 @@ const FIXED_BAND: RGBColor = RGBColor(222, 242, 226);
 const LINE: RGBColor = RGBColor(31, 91, 181);
 
 pub fn render(chart: &Chart<'_>, path: &Path) -> anyhow::Result<()> {
+    // From the first phase shown (one scenario of several starts late in the replay).
+    let x_min = chart
+        .bands
+        .iter()
+        .map(|b| b.start)
+        .chain(chart.points.iter().map(|(t, _)| *t))
+        .reduce(f64::min)
+        .map_or(0.0, f64::floor);
     let x_max = chart
         .bands
         .iter()
         .map(|b| b.end)
         .chain(chart.points.iter().map(|(t, _)| *t))
-        .fold(1.0, f64::max);
+        .fold(x_min + 1.0, f64::max);
     let y_max = chart
         .points
         .iter()
@@ -46,7 +54,7 @@ pub fn render(chart: &Chart<'_>, path: &Path) -> anyhow::Result<()> {
         .margin(12)
         .x_label_area_size(36)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .build_cartesian_2d(x_min..x_max, 0.0..y_max)
         .context("laying out the chart")?;
     // Phase bands first, so the line is drawn over them.
     plot.draw_series(
