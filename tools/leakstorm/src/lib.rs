@@ -12,6 +12,7 @@
 //! - [`scenarios`]: the leak scenarios' admin API client.
 //! - [`verify`]: the money invariants on a fleet's database.
 //! - [`tasks`]: a service's `/debug/tasks`, fetched and printed for a person.
+//! - [`top`]: `leakstorm top`, the live terminal view of a running fleet.
 //! - [`trace_store`]: the project's own trace store: OTLP in, Jaeger UI and API out.
 //! - [`otel_env`]: the `OTEL_*` variables passed to the services, and where traces go.
 //! - [`jaeger`]: the Jaeger HTTP API client and the outliving-span analysis.
@@ -28,5 +29,6 @@ pub mod promql;
 pub mod replay;
 pub mod scenarios;
 pub mod tasks;
+pub mod top;
 pub mod trace_store;
 pub mod verify;

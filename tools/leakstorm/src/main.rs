@@ -31,6 +31,8 @@ enum Command {
     Bench(Box<bench::BenchArgs>),
     /// Live tasks per spawn site on each service, with where they are parked (`/debug/tasks`).
     Tasks(tasks::TasksArgs),
+    /// The incident, live: heap, tasks, latency, pools and spawn sites per service, each second.
+    Top(leakstorm::top::TopArgs),
     /// Kill each service with SIGKILL during a storm with client retries, then check the money.
     Chaos(Box<chaos::ChaosArgs>),
     /// Only the trace store: OTLP/gRPC in, Jaeger UI and API out (the rehearsal's Jaeger).
@@ -54,6 +56,7 @@ async fn main() -> ExitCode {
         Command::Chaos(args) => chaos::run(*args).await,
         Command::TraceStore(args) => trace_store::run(args).await,
         Command::Tasks(args) => tasks::run(args).await,
+        Command::Top(args) => leakstorm::top::run(args).await,
         Command::Bench(args) => bench::run(*args).await,
     };
     match outcome {

@@ -12,18 +12,21 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
 use super::{
-    Limits, SharedStore, jaeger_json::trace_json, model::TraceId, query::TraceQuery,
-    store::StoredTrace,
+    Limits, SharedStore, jaeger_json::trace_json, model::TraceId, monitor,
+    performance::Performance, query::TraceQuery, store::StoredTrace,
 };
 
 #[derive(Clone)]
-struct ApiState {
-    store: SharedStore,
+pub(super) struct ApiState {
+    pub(super) store: SharedStore,
+    pub(super) performance: Arc<Performance>,
     limits: Limits,
 }
 
-pub fn router(store: SharedStore, limits: Limits) -> Router {
+pub fn router(store: SharedStore, performance: Arc<Performance>, limits: Limits) -> Router {
     let api = Router::new()
         .route("/api/services", get(services))
         .route(
@@ -33,13 +36,15 @@ pub fn router(store: SharedStore, limits: Limits) -> Router {
         .route("/api/operations", get(operations))
         .route("/api/traces", get(search))
         .route("/api/traces/{id}", get(trace_by_id))
-        .route(
-            "/api/dependencies",
-            get(|| async { Json(envelope(json!([]))) }),
-        )
+        .route("/api/dependencies", get(monitor::dependencies))
+        .route("/api/metrics/{kind}", get(monitor::metrics))
         .route("/api/{*unsupported}", get(unsupported))
         .route("/leakstorm/store", get(store_stats))
-        .with_state(ApiState { store, limits });
+        .with_state(ApiState {
+            store,
+            performance,
+            limits,
+        });
     // The UI's static files, from `otlp-embedded`'s bundled Jaeger UI build (its own API routes
     // are shadowed by ours: every /api/ path is answered above).
     let assets = otlp_embedded::State::new(otlp_embedded::Config {
@@ -63,12 +68,12 @@ async fn spa_page_ok(mut response: Response) -> Response {
 }
 
 /// Jaeger's response envelope.
-fn envelope(data: Value) -> Value {
+pub(super) fn envelope(data: Value) -> Value {
     let total = data.as_array().map_or(0, Vec::len);
     json!({ "data": data, "total": total, "limit": 0, "offset": 0, "errors": null })
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let body = json!({
         "data": null, "total": 0, "limit": 0, "offset": 0,
         "errors": [{ "code": status.as_u16(), "msg": message.into() }],
@@ -76,7 +81,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(body)).into_response()
 }
 
-fn read(state: &ApiState) -> std::sync::RwLockReadGuard<'_, super::store::Store> {
+pub(super) fn read(state: &ApiState) -> std::sync::RwLockReadGuard<'_, super::store::Store> {
     state.store.read().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -191,5 +196,6 @@ async fn store_stats(State(state): State<ApiState>) -> Json<Value> {
         "evicted_traces": stats.evicted_traces,
         "max_traces": state.limits.max_traces,
         "max_bytes": state.limits.max_bytes,
+        "performance_series": state.performance.series_count(),
     }))
 }

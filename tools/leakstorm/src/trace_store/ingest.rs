@@ -15,10 +15,13 @@ use tonic::{Request, Response, Status as GrpcStatus};
 use super::{
     SharedStore,
     model::{Attr, AttrValue, Event, Link, Process, SpanId, SpanKind, Status, StoredSpan, TraceId},
+    performance::Performance,
 };
 
 pub struct Ingest {
     store: SharedStore,
+    /// The Monitor tab's counts, fed from the same spans.
+    performance: Arc<Performance>,
     /// One `Process` per distinct resource, shared by its spans.
     processes: Mutex<Vec<Arc<Process>>>,
 }
@@ -27,9 +30,10 @@ pub struct Ingest {
 const MAX_PROCESSES: usize = 256;
 
 impl Ingest {
-    pub fn new(store: SharedStore) -> Self {
+    pub fn new(store: SharedStore, performance: Arc<Performance>) -> Self {
         Self {
             store,
+            performance,
             processes: Mutex::new(Vec::new()),
         }
     }
@@ -84,6 +88,7 @@ impl TraceService for Ingest {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, GrpcStatus> {
         let (spans, rejected) = self.convert(request.into_inner());
+        self.performance.record(&spans);
         self.store
             .write()
             .unwrap_or_else(|e| e.into_inner())

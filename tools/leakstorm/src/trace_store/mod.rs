@@ -19,6 +19,8 @@
 //! - [`ingest`]: the OTLP `TraceService` (gRPC, `opentelemetry-proto` types).
 //! - [`query`]: Jaeger's trace search parameters and match rule.
 //! - [`jaeger_json`]: traces as Jaeger's API shows them.
+//! - [`performance`]: calls, errors and latency per service and operation, bucketed in time.
+//! - [`monitor`]: `/api/dependencies` and `/api/metrics/*` (System Architecture, Monitor).
 //! - [`api`]: the HTTP routes, with the UI as the fallback.
 
 pub mod api;
@@ -26,6 +28,8 @@ pub mod catalog;
 pub mod ingest;
 pub mod jaeger_json;
 pub mod model;
+pub mod monitor;
+pub mod performance;
 pub mod query;
 pub mod store;
 
@@ -69,6 +73,7 @@ impl TraceStore {
             max_bytes: settings.max_memory_bytes,
         };
         let store: SharedStore = Arc::new(RwLock::new(store::Store::new(limits)));
+        let performance = Arc::new(performance::Performance::default());
         let otlp = tokio::net::TcpListener::bind(settings.otlp)
             .await
             .with_context(|| {
@@ -90,8 +95,11 @@ impl TraceStore {
         let shutdown = CancellationToken::new();
         let servers = TaskTracker::new();
 
-        let ingest = TraceServiceServer::new(ingest::Ingest::new(Arc::clone(&store)))
-            .max_decoding_message_size(MAX_OTLP_MESSAGE_BYTES);
+        let ingest = TraceServiceServer::new(ingest::Ingest::new(
+            Arc::clone(&store),
+            Arc::clone(&performance),
+        ))
+        .max_decoding_message_size(MAX_OTLP_MESSAGE_BYTES);
         let stop = shutdown.clone().cancelled_owned();
         servers.spawn(async move {
             let served = tonic::transport::Server::builder()
@@ -106,7 +114,7 @@ impl TraceStore {
             }
         });
         let stop = shutdown.clone().cancelled_owned();
-        let app = api::router(store, limits);
+        let app = api::router(store, performance, limits);
         servers.spawn(async move {
             let served = axum::serve(ui, app).with_graceful_shutdown(stop).await;
             if let Err(e) = served {

@@ -1,0 +1,175 @@
+//! `leakstorm top`: the incident, live, in a terminal — for the native fleet or the Docker one,
+//! over SSH too. Once a second it scrapes every service's `/metrics` and `/debug/tasks` and
+//! shows, per service, live heap, RSS, alive tasks, request rate, p50/p99, error rate, database
+//! connections in use and callers waiting; risk's mode; the spawn sites holding the most tasks;
+//! sparklines of the last minutes, with the alert thresholds marked. A service that does not
+//! answer gets a line saying so, and the view keeps going.
+//!
+//! Module map: [`model`] turns scrapes into figures and history; [`view`] draws them.
+
+pub mod model;
+pub mod view;
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use kit::scenarios::{Mode, Scenario};
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+
+use crate::scenarios::ScenarioClient;
+use model::ServiceState;
+use view::{Header, Palette};
+
+#[derive(Debug, Clone, Args)]
+pub struct TopArgs {
+    #[arg(long, env = "GATEWAY_URL", default_value = "http://127.0.0.1:8080")]
+    pub gateway_url: String,
+    #[arg(long, env = "PAYMENTS_URL", default_value = "http://127.0.0.1:8081")]
+    pub payments_url: String,
+    #[arg(long, env = "RISK_URL", default_value = "http://127.0.0.1:8082")]
+    pub risk_url: String,
+    #[arg(long, env = "LEDGER_URL", default_value = "http://127.0.0.1:8083")]
+    pub ledger_url: String,
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        default_value = "admin_leakstorm_demo",
+        hide_env_values = true
+    )]
+    pub admin_token: String,
+    /// Seconds between two scrapes.
+    #[arg(long, default_value_t = 1.0)]
+    pub interval_secs: f64,
+}
+
+pub async fn run(args: TopArgs) -> anyhow::Result<()> {
+    let urls = [
+        ("gateway", args.gateway_url.clone()),
+        ("payments", args.payments_url.clone()),
+        ("risk", args.risk_url.clone()),
+        ("ledger", args.ledger_url.clone()),
+    ];
+    let mut services: Vec<ServiceState> =
+        urls.iter().map(|(n, u)| ServiceState::new(n, u)).collect();
+    let switches = ScenarioClient::new(
+        urls.iter()
+            .map(|(n, u)| ((*n).to_owned(), u.clone()))
+            .collect(),
+        &args.admin_token,
+    )?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(900))
+        .build()?;
+    let palette = Palette::from_env();
+    let target = if args.gateway_url.contains("127.0.0.1:8080") {
+        "fleet on 127.0.0.1".to_owned()
+    } else {
+        args.gateway_url.clone()
+    };
+    let interval = Duration::from_secs_f64(args.interval_secs.max(0.2));
+    // Restores the terminal on every exit, a panic included.
+    let mut terminal = ratatui::init();
+    let mut status = String::from("scraping…");
+    let outcome: anyhow::Result<()> = async {
+        let mut next = Instant::now();
+        loop {
+            if Instant::now() >= next {
+                scrape(&http, &args.admin_token, &mut services).await;
+                next = Instant::now() + interval;
+            }
+            let header = Header {
+                target: &target,
+                clock: chrono::Local::now().format("%H:%M:%S").to_string(),
+                status: &status,
+            };
+            terminal.draw(|frame| view::draw(frame, &header, &services, &palette))?;
+            let wait = next.saturating_duration_since(Instant::now());
+            if !event::poll(wait.min(Duration::from_millis(250)))? {
+                continue;
+            }
+            let Event::Key(key) = event::read()? else {
+                continue;
+            };
+            if key.kind != KeyEventKind::Press {
+                continue;
+            }
+            match key.code {
+                KeyCode::Char('q') | KeyCode::Esc => return Ok(()),
+                KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                    return Ok(());
+                }
+                KeyCode::Char('m') => status = switch_risk(&switches).await,
+                _ => {}
+            }
+        }
+    }
+    .await;
+    ratatui::restore();
+    outcome
+}
+
+/// One scrape of every service, side by side.
+async fn scrape(http: &reqwest::Client, admin_token: &str, services: &mut [ServiceState]) {
+    let fetched = futures::future::join_all(services.iter().map(|s| async move {
+        let metrics = fetch_text(http, &format!("{}/metrics", s.url)).await;
+        let tasks = match &metrics {
+            Ok(_) => fetch_tasks(http, &s.url, admin_token).await,
+            Err(_) => None,
+        };
+        (metrics, tasks)
+    }))
+    .await;
+    for (service, (metrics, tasks)) in services.iter_mut().zip(fetched) {
+        service.update(metrics, tasks);
+    }
+}
+
+async fn fetch_text(http: &reqwest::Client, url: &str) -> Result<String, String> {
+    let response = http.get(url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "no answer within 0.9 s".to_owned()
+        } else if e.is_connect() {
+            "connection refused".to_owned()
+        } else {
+            e.to_string()
+        }
+    })?;
+    if !response.status().is_success() {
+        return Err(format!("answered {}", response.status()));
+    }
+    response.text().await.map_err(|e| e.to_string())
+}
+
+async fn fetch_tasks(
+    http: &reqwest::Client,
+    url: &str,
+    admin_token: &str,
+) -> Option<taskleak::report::TasksReport> {
+    http.get(format!("{url}/debug/tasks"))
+        .query(&[("limit", "5")])
+        .bearer_auth(admin_token)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
+/// `m`: risk's detached-spawn scenario to the other mode.
+async fn switch_risk(switches: &ScenarioClient) -> String {
+    let scenario = Scenario::DetachedSpawn;
+    let result = async {
+        let now = switches.get(scenario).await?;
+        let next = match now {
+            Mode::Leaky => Mode::Fixed,
+            Mode::Fixed => Mode::Leaky,
+        };
+        switches.set(scenario, next).await
+    }
+    .await;
+    match result {
+        Ok(mode) => format!("risk switched to {}", mode.as_str()),
+        Err(e) => format!("switching risk failed: {e:#}"),
+    }
+}
