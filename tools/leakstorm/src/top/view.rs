@@ -87,9 +87,20 @@ pub fn draw(
 ) {
     let area = frame.area();
     let spark_rows = area.height.saturating_sub(18).clamp(4, 12);
-    let [top, table, sites, sparks, help] = Layout::vertical([
+    let down: Vec<Line<'_>> = services
+        .iter()
+        .filter_map(|s| s.figures.as_ref().err().map(|why| (s, why)))
+        .map(|(s, why)| {
+            Line::styled(
+                format!("{} unreachable at {}: {why}; retrying", s.name, s.url),
+                palette.alert(),
+            )
+        })
+        .collect();
+    let [top, table, problems, sites, sparks, help] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Length(down.len().max(1) as u16),
         Constraint::Length(5),
         Constraint::Length(spark_rows),
         Constraint::Length(1),
@@ -119,6 +130,7 @@ pub fn draw(
         top,
     );
     frame.render_widget(service_table(services, palette), table);
+    frame.render_widget(Paragraph::new(down), problems);
     frame.render_widget(site_lines(services, palette), sites);
     draw_sparklines(frame, sparks, services, palette);
     frame.render_widget(
@@ -144,12 +156,10 @@ fn service_table<'a>(services: &'a [ServiceState], palette: &Palette) -> Table<'
     ])
     .style(Style::default().add_modifier(Modifier::BOLD));
     let rows = services.iter().map(|s| match &s.figures {
-        Err(why) => Row::new(vec![
+        // The reason is on a line of its own under the table.
+        Err(_) => Row::new(vec![
             Cell::from(s.name.clone()),
-            Cell::from(Line::styled(
-                format!("unreachable: {why} (retrying)"),
-                palette.alert(),
-            )),
+            Cell::from(Line::styled("down", palette.alert())),
         ]),
         Ok(f) => figures_row(&s.name, f, palette),
     });
@@ -253,7 +263,7 @@ fn draw_sparklines(
             "risk tasks",
             risk.map(|s| &s.tasks_history),
             risk.and_then(|s| s.tasks_history.back())
-                .map_or("–".into(), |v| format!("{v} (alert >{TASKS_ALERT:.0})")),
+                .map_or("–".into(), |v| format!("{v} (alert>{TASKS_ALERT:.0})")),
             risk.and_then(|s| s.tasks_history.back())
                 .is_some_and(|v| *v as f64 > TASKS_ALERT),
         ),
@@ -278,8 +288,8 @@ fn draw_sparklines(
     ];
     for ((label, history, now, hot), row) in charts.into_iter().zip(rows.iter()) {
         let [name, chart] =
-            Layout::horizontal([Constraint::Length(28), Constraint::Min(10)]).areas(*row);
-        frame.render_widget(Paragraph::new(format!("{label:<15}{now:>12}")), name);
+            Layout::horizontal([Constraint::Length(31), Constraint::Min(10)]).areas(*row);
+        frame.render_widget(Paragraph::new(format!("{label:<15}{now:>15} ")), name);
         let width = usize::from(chart.width);
         let data: Vec<u64> = history
             .map(|h| h.iter().rev().take(width).rev().copied().collect())

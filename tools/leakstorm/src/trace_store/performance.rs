@@ -154,7 +154,8 @@ impl Performance {
         keys
     }
 
-    /// The sum of `keys`' buckets ending in `(from_ms, to_ms]`.
+    /// The sum of `keys`' buckets overlapping `(from_ms, to_ms]` (the one still filling included,
+    /// so that the Monitor tab shows the last seconds too).
     pub fn window(&self, keys: &[SeriesKey], from_ms: u64, to_ms: u64) -> Window {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut window = Window {
@@ -165,9 +166,9 @@ impl Performance {
             let Some(buckets) = inner.series.get(key) else {
                 continue;
             };
-            // A bucket counts when its end falls in the window.
+            // Bucket `[b, b + BUCKET_MS)` overlaps the window when `from - BUCKET_MS < b <= to`.
             let first = (from_ms + 1).saturating_sub(BUCKET_MS);
-            for (_, bucket) in buckets.range(first..to_ms.saturating_sub(BUCKET_MS) + 1) {
+            for (_, bucket) in buckets.range(first..=to_ms) {
                 window.calls += bucket.calls;
                 window.errors += bucket.errors;
                 for (total, count) in window.latencies.iter_mut().zip(bucket.latencies) {
