@@ -58,20 +58,23 @@ pub struct Window {
 }
 
 impl Window {
-    /// The `q` quantile of the latencies, in milliseconds (the bucket's upper bound); `None`
-    /// without calls.
+    /// The `q` quantile of the latencies, in milliseconds, interpolated linearly inside its
+    /// bucket as Prometheus's `histogram_quantile` does; `None` without calls.
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
         let total: u64 = self.latencies.iter().sum();
         if total == 0 {
             return None;
         }
-        let rank = (q.clamp(0.0, 1.0) * total as f64).ceil().max(1.0) as u64;
+        let rank = q.clamp(0.0, 1.0) * total as f64;
         let mut seen = 0;
-        for (i, count) in self.latencies.iter().enumerate() {
-            seen += count;
-            if seen >= rank {
-                return Some(FIRST_BOUND_MS * GROWTH.powi(i as i32));
+        for (i, &count) in self.latencies.iter().enumerate() {
+            if count > 0 && (seen + count) as f64 >= rank {
+                let upper = FIRST_BOUND_MS * GROWTH.powi(i as i32);
+                let lower = if i == 0 { 0.0 } else { upper / GROWTH };
+                let into = (rank - seen as f64) / count as f64;
+                return Some(lower + (upper - lower) * into.clamp(0.0, 1.0));
             }
+            seen += count;
         }
         None
     }
@@ -207,8 +210,8 @@ mod tests {
         };
         let p50 = window.quantile_ms(0.5).unwrap();
         let p100 = window.quantile_ms(1.0).unwrap();
-        assert!((5.0..6.3).contains(&p50), "{p50}");
-        assert!((10_000.0..12_500.0).contains(&p100), "{p100}");
+        assert!((4.0..6.3).contains(&p50), "{p50}");
+        assert!((8_000.0..12_500.0).contains(&p100), "{p100}");
         assert_eq!(Window::default().quantile_ms(0.5), None);
         assert_eq!(BUCKET_MS, 30_000);
     }

@@ -271,3 +271,102 @@ async fn the_jaeger_ui_is_served_beside_the_api() {
     );
     harness.stop().await;
 }
+
+#[tokio::test]
+async fn dependencies_and_service_performance_answer_in_jaegers_shapes() {
+    let mut harness = Harness::start(1_000, 64 << 20).await;
+    send_payments(&mut harness, 0, 10).await;
+    let end_ms = T0_NS / 1_000_000 + 60_000;
+
+    let (status, deps) = harness
+        .get(&format!(
+            "/api/dependencies?endTs={end_ms}&lookback=3600000"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        deps["data"],
+        serde_json::json!([
+            {"parent": "gateway", "child": "payments", "callCount": 10},
+            {"parent": "payments", "child": "risk", "callCount": 10},
+            {"parent": "risk", "child": "ledger", "callCount": 10},
+        ])
+    );
+    let (_, before) = harness
+        .get(&format!(
+            "/api/dependencies?endTs={}&lookback=60000",
+            end_ms - 3_600_000
+        ))
+        .await;
+    assert_eq!(
+        before["data"],
+        serde_json::json!([]),
+        "nothing outside the window"
+    );
+
+    let window = format!("endTs={end_ms}&lookback=600000&step=60000&ratePer=600000");
+    let (_, calls) = harness
+        .get(&format!(
+            "/api/metrics/calls?service=risk&spanKind=server&{window}"
+        ))
+        .await;
+    assert_eq!(calls["name"], "service_call_rate");
+    assert_eq!(
+        calls["metrics"][0]["labels"],
+        serde_json::json!([{"name": "service_name", "value": "risk"}])
+    );
+    let last = |family: &Json| {
+        family["metrics"][0]["metricPoints"]
+            .as_array()
+            .and_then(|p| p.last())
+            .map(|p| p["gaugeValue"]["doubleValue"].as_f64().expect("a number"))
+            .expect("a point")
+    };
+    assert!((last(&calls) - 10.0 / 600.0).abs() < 1e-9, "{calls}");
+    let (_, errors) = harness
+        .get(&format!(
+            "/api/metrics/errors?service=risk&spanKind=server&{window}"
+        ))
+        .await;
+    assert_eq!(
+        (errors["name"].as_str(), last(&errors)),
+        (Some("service_error_rate"), 0.0)
+    );
+    let (_, latencies) = harness
+        .get(&format!(
+            "/api/metrics/latencies?service=risk&spanKind=server&quantile=0.95&{window}"
+        ))
+        .await;
+    assert!(
+        (4.0..6.3).contains(&last(&latencies)),
+        "the spans took 5 ms: {latencies}"
+    );
+    let (_, by_operation) = harness
+        .get(&format!(
+            "/api/metrics/latencies?service=risk&groupByOperation=true&quantile=0.5&{window}"
+        ))
+        .await;
+    assert_eq!(by_operation["name"], "service_operation_latencies");
+    let operations: Vec<&str> = by_operation["metrics"]
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .filter_map(|m| m["labels"][1]["value"].as_str())
+        .collect();
+    assert_eq!(operations, ["POST /risk", "call next"]);
+
+    let (missing, body) = harness.get("/api/metrics/latencies?quantile=0.5").await;
+    assert_eq!(missing, 400, "{body}");
+    assert!(
+        body["errors"][0]["msg"]
+            .as_str()
+            .is_some_and(|m| m.contains("service"))
+    );
+    let (bad, _) = harness
+        .get("/api/metrics/latencies?service=risk&quantile=2")
+        .await;
+    assert_eq!(bad, 400);
+    let (unknown, _) = harness.get("/api/metrics/bogus?service=risk").await;
+    assert_eq!(unknown, 404);
+    harness.stop().await;
+}
