@@ -79,6 +79,10 @@ native: preflight_for := native
 native: build ## Run the whole fleet without Docker: Postgres, Jaeger UI on :16686, the four services
 	target/debug/leakstorm up
 
+.PHONY: top
+top: build ## The incident live in a terminal: heap, tasks, latency, pools, spawn sites per service (native or Docker fleet)
+	target/debug/leakstorm top
+
 .PHONY: smoke
 smoke: ## A handful of payments through the running fleet, with checks (k6)
 	$(preflight) smoke
