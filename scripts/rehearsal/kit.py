@@ -59,57 +59,66 @@ def container_memory():
     return memory
 
 
-class PeakMemory:
+class Sampler:
+    """Calls `sample()` every `period` seconds on a background thread for as long as its `with`
+    block runs; the block's end waits for the sample in progress."""
+
+    period = 1
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._stop.set()
+        self._thread.join()
+
+    def sample(self):
+        raise NotImplementedError
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.period)
+
+
+class PeakMemory(Sampler):
     """Samples `docker stats` in the background and keeps each container's highest figure."""
 
     def __init__(self):
-        self.peak, self._stop = {}, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
+        self.peak = {}
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self):
-        while not self._stop.is_set():
-            for name, used in container_memory().items():
-                self.peak[name] = max(used, self.peak.get(name, 0))
-            self._stop.wait(1)
+    def sample(self):
+        for name, used in container_memory().items():
+            self.peak[name] = max(used, self.peak.get(name, 0))
 
 
-class AlertWatch:
+class AlertWatch(Sampler):
     """Samples Prometheus's alerts in the background: which jobs `alertname` was ever pending or
     firing for, and which it fired for."""
 
+    period = 2
+
     def __init__(self, prometheus, alertname):
+        super().__init__()
         self.url, self.name = f"{prometheus}/api/v1/alerts", alertname
-        self.active, self.fired, self._stop = set(), set(), threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.active, self.fired = set(), set()
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self):
-        while not self._stop.is_set():
-            try:
-                for alert in get_json(self.url)["data"]["alerts"]:
-                    if alert["labels"].get("alertname") == self.name:
-                        job = alert["labels"].get("job", "?")
-                        self.active.add(job)
-                        if alert["state"] == "firing":
-                            self.fired.add(job)
-            except Exception:  # Prometheus restarting: the next sample will tell
-                pass
-            self._stop.wait(2)
+    def sample(self):
+        try:
+            for alert in get_json(self.url)["data"]["alerts"]:
+                if alert["labels"].get("alertname") == self.name:
+                    job = alert["labels"].get("job", "?")
+                    self.active.add(job)
+                    if alert["state"] == "firing":
+                        self.fired.add(job)
+        except Exception:  # Prometheus restarting: the next sample will tell
+            pass
 
 
 def mib(n):

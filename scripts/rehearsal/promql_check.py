@@ -7,12 +7,11 @@ Which scenario a query belongs to: an alert's `scenario` label; a panel's title 
 """
 import json
 import pathlib
-import threading
 import urllib.parse
 
 import yaml
 
-from kit import get_json
+from kit import Sampler, get_json
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCENARIOS = ("detached-spawn", "unbounded-queue", "held-connection", "orphaned-loop", "blocking-pileup")
@@ -40,24 +39,17 @@ def expressions():
     return found
 
 
-class PromqlWatch:
+class PromqlWatch(Sampler):
     """Queries one scenario's expressions every few seconds in the background and remembers
     which have returned data."""
 
+    period = 5
+
     def __init__(self, prometheus, scenario):
+        super().__init__()
         self.url = prometheus
         self.pending = {(source, expr) for s, source, expr in expressions() if s == scenario}
         self.seen = set()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_):
-        self._stop.set()
-        self._thread.join()
 
     def all_seen(self):
         return not (self.pending - self.seen)
@@ -65,14 +57,12 @@ class PromqlWatch:
     def missing(self):
         return sorted(source for source, _ in self.pending - self.seen)
 
-    def _run(self):
-        while not self._stop.is_set():
-            for source, expr in sorted(self.pending - self.seen):
-                try:
-                    query = urllib.parse.urlencode({"query": expr})
-                    result = get_json(f"{self.url}/api/v1/query?{query}")["data"]["result"]
-                    if result:
-                        self.seen.add((source, expr))
-                except Exception:  # Prometheus busy or restarting: the next round asks again
-                    pass
-            self._stop.wait(5)
+    def sample(self):
+        for source, expr in sorted(self.pending - self.seen):
+            try:
+                query = urllib.parse.urlencode({"query": expr})
+                result = get_json(f"{self.url}/api/v1/query?{query}")["data"]["result"]
+                if result:
+                    self.seen.add((source, expr))
+            except Exception:  # Prometheus busy or restarting: the next round asks again
+                pass

@@ -27,3 +27,43 @@ pub struct ToolArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
 }
+
+/// Where the four services answer; the defaults are the native and Docker fleets' ports.
+#[derive(Debug, Clone, Args)]
+pub struct ServiceUrls {
+    #[arg(long, env = "GATEWAY_URL", default_value = "http://127.0.0.1:8080")]
+    pub gateway_url: String,
+    #[arg(long, env = "PAYMENTS_URL", default_value = "http://127.0.0.1:8081")]
+    pub payments_url: String,
+    #[arg(long, env = "RISK_URL", default_value = "http://127.0.0.1:8082")]
+    pub risk_url: String,
+    #[arg(long, env = "LEDGER_URL", default_value = "http://127.0.0.1:8083")]
+    pub ledger_url: String,
+}
+
+impl ServiceUrls {
+    /// `(service, base URL)` for each of the four, gateway first.
+    pub fn services(&self) -> Vec<(String, String)> {
+        [
+            ("gateway", &self.gateway_url),
+            ("payments", &self.payments_url),
+            ("risk", &self.risk_url),
+            ("ledger", &self.ledger_url),
+        ]
+        .into_iter()
+        .map(|(name, url)| (name.to_owned(), url.clone()))
+        .collect()
+    }
+}
+
+/// The bearer token the services' `/admin` and `/debug` endpoints take.
+#[derive(Debug, Clone, Args)]
+pub struct AdminArgs {
+    #[arg(
+        long,
+        env = "ADMIN_TOKEN",
+        default_value = "admin_leakstorm_demo",
+        hide_env_values = true
+    )]
+    pub admin_token: String,
+}

@@ -6,6 +6,8 @@ use clap::Args;
 use kit::deadline::Deadline;
 use risk::{client::RiskClient, types::Mode};
 
+use super::AdminArgs;
+
 #[derive(Debug, Clone, Args)]
 pub struct ModeArgs {
     /// Switch to this mode; without it, print the current one.
@@ -13,23 +15,19 @@ pub struct ModeArgs {
     pub mode: Option<String>,
     #[arg(long, env = "RISK_URL", default_value = "http://127.0.0.1:8082")]
     pub risk_url: String,
-    #[arg(
-        long,
-        env = "ADMIN_TOKEN",
-        default_value = "admin_leakstorm_demo",
-        hide_env_values = true
-    )]
-    pub admin_token: String,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 pub async fn run(args: ModeArgs) -> anyhow::Result<()> {
     let risk = RiskClient::new(&args.risk_url)?;
     let deadline = Deadline::after(Duration::from_secs(5));
     let mode = match args.mode.as_deref() {
-        None => risk.mode(&args.admin_token, deadline).await?,
+        None => risk.mode(&args.admin.admin_token, deadline).await?,
         Some(wanted) => {
             let wanted: Mode = wanted.parse().map_err(anyhow::Error::msg)?;
-            risk.set_mode(wanted, &args.admin_token, deadline).await?
+            risk.set_mode(wanted, &args.admin.admin_token, deadline)
+                .await?
         }
     };
     println!("{}", mode.as_str());

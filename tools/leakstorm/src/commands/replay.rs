@@ -5,7 +5,10 @@ use anyhow::bail;
 use clap::Args;
 use kit::scenarios::Scenario;
 
-use super::up::{FleetArgs, wait_for_stop_signal};
+use super::{
+    AdminArgs, ServiceUrls,
+    up::{FleetArgs, wait_for_stop_signal},
+};
 use crate::{
     fleet::NativeFleet,
     replay::{self, Endpoints, ReplayConfig, Tools, report::Thresholds},
@@ -29,24 +32,13 @@ pub struct ReplayArgs {
     #[command(flatten)]
     pub fleet: FleetArgs,
 
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub gateway_url: String,
-    #[arg(long, default_value = "http://127.0.0.1:8081")]
-    pub payments_url: String,
-    #[arg(long, default_value = "http://127.0.0.1:8082")]
-    pub risk_url: String,
-    #[arg(long, default_value = "http://127.0.0.1:8083")]
-    pub ledger_url: String,
+    #[command(flatten)]
+    pub urls: ServiceUrls,
     /// Jaeger UI/API (or the embedded trace store).
     #[arg(long, default_value = "http://127.0.0.1:16686")]
     pub jaeger_url: String,
-    #[arg(
-        long,
-        env = "ADMIN_TOKEN",
-        default_value = "admin_leakstorm_demo",
-        hide_env_values = true
-    )]
-    pub admin_token: String,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 
     /// Payments per second during the storms.
     #[arg(long)]
@@ -239,7 +231,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
         ));
         options
             .env
-            .push(("ADMIN_TOKEN".into(), args.admin_token.clone()));
+            .push(("ADMIN_TOKEN".into(), args.admin.admin_token.clone()));
         eprintln!("leakstorm: starting the native fleet...");
         let fleet = NativeFleet::start(options).await?;
         let url = |name: &str| fleet.url(name).unwrap_or_default();
@@ -252,21 +244,16 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             gateway: url("gateway"),
             risk: url("risk"),
             jaeger: fleet.jaeger_url(),
-            admin_token: args.admin_token.clone(),
+            admin_token: args.admin.admin_token.clone(),
         };
         (Some(fleet), endpoints)
     } else {
         let endpoints = Endpoints {
-            services: vec![
-                ("gateway".into(), args.gateway_url.clone()),
-                ("payments".into(), args.payments_url.clone()),
-                ("risk".into(), args.risk_url.clone()),
-                ("ledger".into(), args.ledger_url.clone()),
-            ],
-            gateway: args.gateway_url.clone(),
-            risk: args.risk_url.clone(),
+            services: args.urls.services(),
+            gateway: args.urls.gateway_url.clone(),
+            risk: args.urls.risk_url.clone(),
             jaeger: args.jaeger_url.clone(),
-            admin_token: args.admin_token.clone(),
+            admin_token: args.admin.admin_token.clone(),
         };
         (None, endpoints)
     };

@@ -4,6 +4,7 @@
 use clap::Args;
 use kit::scenarios::{Mode, Scenario};
 
+use super::{AdminArgs, ServiceUrls};
 use crate::scenarios::ScenarioClient;
 
 #[derive(Debug, Clone, Args)]
@@ -14,30 +15,14 @@ pub struct ScenarioArgs {
     /// Switch it to this mode; without it, print its mode.
     #[arg(value_parser = ["leaky", "fixed"])]
     pub mode: Option<String>,
-    #[arg(long, env = "PAYMENTS_URL", default_value = "http://127.0.0.1:8081")]
-    pub payments_url: String,
-    #[arg(long, env = "RISK_URL", default_value = "http://127.0.0.1:8082")]
-    pub risk_url: String,
-    #[arg(long, env = "LEDGER_URL", default_value = "http://127.0.0.1:8083")]
-    pub ledger_url: String,
-    #[arg(
-        long,
-        env = "ADMIN_TOKEN",
-        default_value = "admin_leakstorm_demo",
-        hide_env_values = true
-    )]
-    pub admin_token: String,
+    #[command(flatten)]
+    pub urls: ServiceUrls,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 pub async fn run(args: ScenarioArgs) -> anyhow::Result<()> {
-    let client = ScenarioClient::new(
-        vec![
-            ("payments".into(), args.payments_url.clone()),
-            ("risk".into(), args.risk_url.clone()),
-            ("ledger".into(), args.ledger_url.clone()),
-        ],
-        &args.admin_token,
-    )?;
+    let client = ScenarioClient::new(args.urls.services(), &args.admin.admin_token)?;
     let Some(name) = args.scenario else {
         for (scenario, mode) in client.snapshot().await? {
             println!(

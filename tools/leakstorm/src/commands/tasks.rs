@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use super::AdminArgs;
 use crate::tasks;
 
 /// The services and their default local URLs (DESIGN.md ports).
@@ -27,13 +28,8 @@ pub struct TasksArgs {
     /// Print each site's sample stack, not only where it is parked.
     #[arg(long)]
     pub stacks: bool,
-    #[arg(
-        long,
-        env = "ADMIN_TOKEN",
-        default_value = "admin_leakstorm_demo",
-        hide_env_values = true
-    )]
-    pub admin_token: String,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 pub async fn run(args: TasksArgs) -> anyhow::Result<()> {
@@ -51,7 +47,7 @@ pub async fn run(args: TasksArgs) -> anyhow::Result<()> {
     };
     let mut failures = 0;
     for (name, url) in targets {
-        match tasks::fetch(&url, &args.admin_token, !args.no_dump).await {
+        match tasks::fetch(&url, &args.admin.admin_token, !args.no_dump).await {
             Ok(report) => print!("{}", tasks::render(&name, &report, args.stacks)),
             Err(e) => {
                 failures += 1;

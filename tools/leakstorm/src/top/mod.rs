@@ -16,55 +16,37 @@ use clap::Args;
 use kit::scenarios::{Mode, Scenario};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::scenarios::ScenarioClient;
+use crate::{
+    commands::{AdminArgs, ServiceUrls},
+    scenarios::ScenarioClient,
+};
 use model::ServiceState;
 use view::{Header, Palette};
 
 #[derive(Debug, Clone, Args)]
 pub struct TopArgs {
-    #[arg(long, env = "GATEWAY_URL", default_value = "http://127.0.0.1:8080")]
-    pub gateway_url: String,
-    #[arg(long, env = "PAYMENTS_URL", default_value = "http://127.0.0.1:8081")]
-    pub payments_url: String,
-    #[arg(long, env = "RISK_URL", default_value = "http://127.0.0.1:8082")]
-    pub risk_url: String,
-    #[arg(long, env = "LEDGER_URL", default_value = "http://127.0.0.1:8083")]
-    pub ledger_url: String,
-    #[arg(
-        long,
-        env = "ADMIN_TOKEN",
-        default_value = "admin_leakstorm_demo",
-        hide_env_values = true
-    )]
-    pub admin_token: String,
+    #[command(flatten)]
+    pub urls: ServiceUrls,
+    #[command(flatten)]
+    pub admin: AdminArgs,
     /// Seconds between two scrapes.
     #[arg(long, default_value_t = 1.0)]
     pub interval_secs: f64,
 }
 
 pub async fn run(args: TopArgs) -> anyhow::Result<()> {
-    let urls = [
-        ("gateway", args.gateway_url.clone()),
-        ("payments", args.payments_url.clone()),
-        ("risk", args.risk_url.clone()),
-        ("ledger", args.ledger_url.clone()),
-    ];
+    let urls = args.urls.services();
     let mut services: Vec<ServiceState> =
         urls.iter().map(|(n, u)| ServiceState::new(n, u)).collect();
-    let switches = ScenarioClient::new(
-        urls.iter()
-            .map(|(n, u)| ((*n).to_owned(), u.clone()))
-            .collect(),
-        &args.admin_token,
-    )?;
+    let switches = ScenarioClient::new(urls, &args.admin.admin_token)?;
     let http = reqwest::Client::builder()
         .timeout(Duration::from_millis(900))
         .build()?;
     let palette = Palette::from_env();
-    let target = if args.gateway_url.contains("127.0.0.1:8080") {
+    let target = if args.urls.gateway_url.contains("127.0.0.1:8080") {
         "fleet on 127.0.0.1".to_owned()
     } else {
-        args.gateway_url.clone()
+        args.urls.gateway_url.clone()
     };
     let interval = Duration::from_secs_f64(args.interval_secs.max(0.2));
     // Restores the terminal on every exit, a panic included.
@@ -74,7 +56,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         let mut next = Instant::now();
         loop {
             if Instant::now() >= next {
-                scrape(&http, &args.admin_token, &mut services).await;
+                scrape(&http, &args.admin.admin_token, &mut services).await;
                 next = Instant::now() + interval;
             }
             let header = Header {
