@@ -87,14 +87,18 @@ impl ModelScorer {
     async fn score_leaky(&self, customer_id: &str, caller: Deadline) -> ModelOutcome {
         let call = self.blocking_call(customer_id, None);
         let job = tokio::task::spawn_blocking(call);
+        let abandoned = Abandonment(Some(self.metrics.abandoned.clone()));
         // Giving up here drops the JoinHandle; the blocking job keeps its thread regardless.
         match tokio::time::timeout_at(caller.instant(), job).await {
-            Ok(Ok(score)) => score.map_or(ModelOutcome::Unavailable, ModelOutcome::Scored),
-            Ok(Err(_panicked)) => ModelOutcome::Unavailable,
-            Err(_elapsed) => {
-                self.metrics.abandoned.inc();
+            Ok(Ok(score)) => {
+                abandoned.answered();
+                score.map_or(ModelOutcome::Unavailable, ModelOutcome::Scored)
+            }
+            Ok(Err(_panicked)) => {
+                abandoned.answered();
                 ModelOutcome::Unavailable
             }
+            Err(_elapsed) => ModelOutcome::Unavailable,
         }
     }
 
@@ -142,6 +146,25 @@ impl ModelScorer {
             std::thread::sleep(answer_at.min(give_up_at).saturating_duration_since(started));
             in_flight.dec();
             (Instant::now() >= answer_at).then(|| i16::try_from(seed % 40).unwrap_or(0))
+        }
+    }
+}
+
+/// Counts a leaky model call as abandoned unless its answer was awaited: at the caller's
+/// deadline, and also when the request itself is dropped first (the client hung up) — either
+/// way the blocking job runs on without anyone waiting for it.
+struct Abandonment(Option<IntCounter>);
+
+impl Abandonment {
+    fn answered(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Abandonment {
+    fn drop(&mut self) {
+        if let Some(counter) = self.0.take() {
+            counter.inc();
         }
     }
 }

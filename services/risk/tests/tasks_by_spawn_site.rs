@@ -1,9 +1,10 @@
 //! Task accounting by spawn site names the leak, both directions: in leaky mode the shard
 //! tasks that outlive their callers are counted at the `tokio::spawn` inside
-//! `DeepScorer::score_leaky` (services/risk/src/deep_scoring.rs) and `/debug/tasks` shows them
-//! parked in the slow dependency; in fixed mode the same load leaves no site with tasks. And a
-//! guarded task dump, asked for over and over under load, never takes the service down. The
-//! test guard agrees: it fails the leaky tests, naming the same spawn, and passes the fixed one.
+//! `DeepScorer::score_leaky` (services/risk/src/deep_scoring.rs); in fixed mode the same load
+//! leaves no site with tasks. Task dumps asked for over and over under load are declined (the
+//! workers are current-thread runtimes, where a tokio dump can strand tasks) and the service
+//! keeps serving. The test guard agrees: it fails the leaky tests, naming the same spawn and
+//! where a shard is parked (its dump runs once the test is over), and passes the fixed one.
 
 mod support;
 
@@ -60,26 +61,10 @@ async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
         CALLERS * SHARDS
     );
     assert!(top.oldest_age_seconds >= 2.0, "they outlived their callers");
-    if cfg!(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )) {
-        assert_eq!(report.dump, "ok");
-        // Where a sample shard waits: in `SlowDependency::call`, named by function where debug
-        // info has its path, else by a line of deep_scoring.rs inside that function.
-        let parked = top.parked_in.as_deref().unwrap_or_default();
-        let call = function_lines("call");
-        let in_call = parked.contains("SlowDependency::call")
-            || parked
-                .rsplit_once(&format!("{LEAK_FILE}:"))
-                .and_then(|(_, l)| l.trim_end_matches(')').parse::<u32>().ok())
-                .is_some_and(|l| call.contains(&l));
-        assert!(
-            in_call,
-            "a sample shard is parked in SlowDependency::call (lines {call:?}), not {parked:?}: {:#?}",
-            top.sample_stack
-        );
-    }
+    assert_eq!(
+        report.dump, "current_thread_only",
+        "actix-web workers are current-thread runtimes: /debug/tasks declines to dump them"
+    );
 
     // The same figure in Prometheus, by the one `spawn_site` label.
     let text = risk.metrics().await;
@@ -95,6 +80,24 @@ async fn leaky_mode_the_spawn_in_score_leaky_holds_the_alive_tasks() {
     // And the test guard fails the test, naming the same spawn.
     let leaks = guard.check().await.expect_err("leaky mode fails the guard");
     assert_the_guard_names_score_leaky(&leaks, CALLERS * SHARDS);
+    if cfg!(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )) {
+        // Where a sample shard waits: in `SlowDependency::call`, named by function where debug
+        // info has its path, else by a line of deep_scoring.rs inside that function.
+        let parked = leaks.sites[0].parked_in.as_deref().unwrap_or_default();
+        let call = function_lines("call");
+        let in_call = parked.contains("SlowDependency::call")
+            || parked
+                .rsplit_once(&format!("{LEAK_FILE}:"))
+                .and_then(|(_, l)| l.trim_end_matches(')').parse::<u32>().ok())
+                .is_some_and(|l| call.contains(&l));
+        assert!(
+            in_call,
+            "a sample shard is parked in SlowDependency::call (lines {call:?}), not {parked:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -123,12 +126,12 @@ async fn fixed_mode_the_same_load_leaves_no_site_with_tasks() {
 }
 
 #[tokio::test]
-async fn guarded_dumps_under_load_never_take_the_service_down() {
+async fn dumps_asked_for_under_load_are_declined_and_the_service_keeps_serving() {
     let guard = kit::testing::leak_guard().settle(EXPECTED_LEAK_SETTLE);
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
-    // Leaked shards keep running (and waking each other through the dependency's timers)
-    // while dumps are taken, concurrently, on both worker runtimes.
+    // Leaked shards keep running, and requests share the database pool across both workers
+    // (wakes from one worker's thread to the other's tasks), while dumps are asked for.
     let storm = risk.storm(CALLERS, Duration::from_secs(1));
     let dumps = futures::future::join_all((0..12).map(|_| risk.debug_tasks(true)));
     let (_, reports) = tokio::join!(storm, dumps);
@@ -137,19 +140,9 @@ async fn guarded_dumps_under_load_never_take_the_service_down() {
     assert!(
         outcomes
             .iter()
-            .all(|o| ["ok", "busy", "timed_out", "failed", "unavailable"].contains(o)),
-        "every dump request was answered with an outcome: {outcomes:?}"
+            .all(|o| ["current_thread_only", "unavailable"].contains(o)),
+        "every dump request was declined, none taken: {outcomes:?}"
     );
-    // One at a time, then: each of these gets the gate to itself.
-    for _ in 0..5 {
-        let again = risk.debug_tasks(true).await;
-        if cfg!(all(
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        )) {
-            assert_eq!(again.dump, "ok", "an uncontended dump completes");
-        }
-    }
     assert!(
         risk.healthy().await,
         "the service still answers after the dumps"

@@ -1,6 +1,8 @@
 //! `GET /debug/tasks` (admin token): live tasks grouped by spawn site, most first, each with its
-//! count and oldest age; with `?dump=1` also where a sample task of each site is parked. The
-//! report is `taskleak`'s ([`taskleak::report`]); the admin token is the fleet's.
+//! count and oldest age. `?dump=1` answers `"dump": "current_thread_only"` here: every actix-web
+//! worker is a current-thread runtime, where a tokio task dump can strand tasks (see
+//! [`taskleak::dump`]), so stacks come from the test guard instead. The report is `taskleak`'s
+//! ([`taskleak::report`]); the admin token is the fleet's.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use taskleak::report::{DebugTasks, TasksQuery};

@@ -237,7 +237,9 @@ impl Checker {
                 .iter()
                 .map(|s| (s.site.clone(), s.task_ids.clone()))
                 .collect();
-            let gate = crate::dump::DumpGate::default();
+            // The test is over and failing: a dump that strands its tasks costs nothing more,
+            // so current-thread runtimes (`#[tokio::test]`'s, actix-web's) are dumped too.
+            let gate = crate::dump::DumpGate::default().with_current_thread(true);
             if let Ok(mut stacks) = crate::dump::sample_stacks(&gate, look.family, wanted).await {
                 for site in &mut sites {
                     site.parked_in = stacks.remove(&site.site).and_then(|s| s.parked_in);
