@@ -7,10 +7,10 @@
 //!   (every runtime of the process; `taskleak`'s census, see [`crate::tasks`]).
 //! - `process_resident_memory_bytes`, `process_heap_allocated_bytes` (jemalloc's live heap).
 //! - `http_server_request_duration_seconds{http_route,http_request_method,http_response_status_code}`.
-//! - the database pool ([`pool`]): `db_client_connections{state="used"|"idle"}`,
+//! - the database pool (`pool.rs`): `db_client_connections{state="used"|"idle"}`,
 //!   `db_client_connection_max`, `db_client_connection_pending_requests`,
 //!   `db_client_connection_wait_time_seconds`, `db_client_connection_use_time_seconds`.
-//! - the blocking pools ([`blocking`]): `runtime_blocking_threads`,
+//! - the blocking pools (`blocking.rs`): `runtime_blocking_threads`,
 //!   `runtime_idle_blocking_threads`, `runtime_blocking_queue_depth`.
 //!
 //! Each service owns one [`Metrics`] (no global registry) and may register its own metrics on it.

@@ -21,7 +21,7 @@ use taskleak::{Census, CensusLayer};
 
 /// Spawn sites of the fleet's long-lived infrastructure: tasks that live as long as a pooled
 /// connection or a pool, not as long as a request. Ignored by the test guards
-/// ([`crate::testing`]) and by the `DetachedTaskLeak` alert (prometheus/alerts.yml keeps the
+/// (`kit::testing`) and by the `DetachedTaskLeak` alert (prometheus/alerts.yml keeps the
 /// same list as a regular expression; `leakstorm` tests that the two agree).
 pub const INFRASTRUCTURE_SITES: &[&str] = &[
     // actix-web's own: each worker's loop and date service, one task per open connection.
