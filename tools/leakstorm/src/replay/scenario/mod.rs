@@ -212,38 +212,31 @@ impl ScenarioSpec {
             .root_cause
             .as_ref()
             .and_then(|r| r.site.clone().or(r.peak_site.clone()));
+        let at = site
+            .clone()
+            .unwrap_or_else(|| "no single spawn site".into());
         let (location, root_cause) = match self.scenario {
-            Scenario::DetachedSpawn => {
-                let at = site
-                    .clone()
-                    .unwrap_or_else(|| "no single spawn site".into());
-                (
-                    site,
-                    format!(
-                        "tasks outlive their requests: {} alive tasks on {} at the leaky storm's peak (fixed: {}), most of them spawned at {at}",
-                        l.peak,
-                        self.host(),
-                        f.peak
-                    ),
-                )
-            }
+            Scenario::DetachedSpawn => (
+                site,
+                format!(
+                    "tasks outlive their requests: {} alive tasks on {} at the leaky storm's peak (fixed: {}), most of them spawned at {at}",
+                    l.peak,
+                    self.host(),
+                    f.peak
+                ),
+            ),
             // Orphans and a backlog outlive the switch to the fixed mode, so the fixed storm
             // starts where the leaky one ended: its change is what tells, not its peak.
-            Scenario::OrphanedLoop => {
-                let at = site
-                    .clone()
-                    .unwrap_or_else(|| "no single spawn site".into());
-                (
-                    site,
-                    format!(
-                        "tasks never end: their stop signal never arrives: {:+} alive tasks on {} over the leaky storm ({} at its peak), {:+} over the fixed storm (the leaky storm's loops run on until a restart), most of them spawned at {at}",
-                        l.left(),
-                        self.host(),
-                        l.peak,
-                        f.left()
-                    ),
-                )
-            }
+            Scenario::OrphanedLoop => (
+                site,
+                format!(
+                    "tasks never end: their stop signal never arrives: {:+} alive tasks on {} over the leaky storm ({} at its peak), {:+} over the fixed storm (the leaky storm's loops run on until a restart), most of them spawned at {at}",
+                    l.left(),
+                    self.host(),
+                    l.peak,
+                    f.left()
+                ),
+            ),
             Scenario::UnboundedQueue => (
                 Some("channel payments_webhooks".into()),
                 format!(
