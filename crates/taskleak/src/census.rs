@@ -13,7 +13,7 @@ use tracing::span::Attributes;
 
 use crate::{
     fields::SpawnFields,
-    sites::{AliveTask, SiteTable},
+    sites::{AliveTask, LIFETIME_BOUNDS, SiteTable},
 };
 
 /// How many task ids a [`SiteSnapshot`] carries: the oldest few, for task dumps.
@@ -128,6 +128,42 @@ pub struct SiteSnapshot {
     pub spawned: u64,
     /// tokio ids of the oldest few alive tasks, oldest first.
     pub task_ids: Vec<u64>,
+    /// How long the tasks spawned there that have ended lived.
+    pub lifetimes: Lifetimes,
+}
+
+/// How long the ended tasks of a site lived, as a histogram (the Prometheus feature exports it
+/// as `runtime_task_lifetime_seconds`). Tasks that usually end within a request, next to a few
+/// alive for minutes, are tasks that lost their way out; tasks that all live long are long work.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Lifetimes {
+    /// `(upper bound in seconds, tasks that lived at most that long)`, cumulative, ascending;
+    /// the last bound is `f64::INFINITY` and its count is [`Lifetimes::ended`].
+    pub buckets: Vec<(f64, u64)>,
+    /// Tasks that ended.
+    pub ended: u64,
+    /// Their lifetimes, summed.
+    pub sum: Duration,
+}
+
+impl Lifetimes {
+    fn from_counts(counts: &[u64], sum: Duration) -> Self {
+        let bounds = LIFETIME_BOUNDS.iter().copied().chain([f64::INFINITY]);
+        let mut cumulative = 0;
+        let buckets: Vec<(f64, u64)> = bounds
+            .zip(counts)
+            .map(|(bound, count)| {
+                cumulative += count;
+                (bound, cumulative)
+            })
+            .collect();
+        Self {
+            buckets,
+            ended: cumulative,
+            sum,
+        }
+    }
 }
 
 /// A task the census counted: where its feeder finds it again when the task's span is cloned,
@@ -183,6 +219,7 @@ impl Census {
                 oldest: c.oldest,
                 spawned: c.spawned,
                 task_ids: c.task_ids,
+                lifetimes: Lifetimes::from_counts(&c.lifetimes, c.lifetime_sum),
             })
             .collect();
         Ok(Snapshot { sites })

@@ -94,7 +94,7 @@ pub mod prometheus;
 #[cfg(feature = "serde")]
 pub mod report;
 
-pub use census::{Census, CensusError, SiteSnapshot, Snapshot};
+pub use census::{Census, CensusError, Lifetimes, SiteSnapshot, Snapshot};
 pub use guard::{Guard, LeakedSite, Leaks};
 #[cfg(feature = "layer")]
 pub use layer::CensusLayer;

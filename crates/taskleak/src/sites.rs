@@ -26,6 +26,11 @@ struct Entry {
     refs: u32,
 }
 
+/// Upper bounds of the lifetime buckets, in seconds (the last bucket, `+Inf`, is implied):
+/// from a task that lives for one poll to one that outlives any request, any retry and any
+/// timeout a service sets.
+pub(crate) const LIFETIME_BOUNDS: [f64; 9] = [0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0];
+
 /// One spawn location and the tasks it spawned that are still alive. A slab, not an ordered
 /// set: a spawn and an end cost a slot each, and the oldest is found when someone asks.
 #[derive(Debug)]
@@ -34,6 +39,11 @@ pub(crate) struct Site {
     pub(crate) location: Arc<str>,
     alive: Mutex<Slab<Entry>>,
     spawned: AtomicU64,
+    /// How long the tasks that ended lived, by bucket (not cumulative; the last is `+Inf`), and
+    /// their sum in microseconds: "tasks here usually end within a second" is what tells a lost
+    /// one from long work.
+    lifetimes: [AtomicU64; LIFETIME_BOUNDS.len() + 1],
+    lifetime_sum_us: AtomicU64,
 }
 
 impl Site {
@@ -42,7 +52,21 @@ impl Site {
             location: location.into(),
             alive: Mutex::new(Slab::new()),
             spawned: AtomicU64::new(0),
+            lifetimes: Default::default(),
+            lifetime_sum_us: AtomicU64::new(0),
         }
+    }
+
+    /// Records how long an ended task lived.
+    fn ended(&self, lived: Duration) {
+        let seconds = lived.as_secs_f64();
+        let bucket = LIFETIME_BOUNDS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(LIFETIME_BOUNDS.len());
+        self.lifetimes[bucket].fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(lived.as_micros()).unwrap_or(u64::MAX);
+        self.lifetime_sum_us.fetch_add(micros, Ordering::Relaxed);
     }
 
     /// Counts a task; returns its slot.
@@ -72,7 +96,9 @@ impl Site {
                 false
             }
             Some(_) => {
-                alive.remove(slot);
+                let entry = alive.remove(slot);
+                drop(alive);
+                self.ended(entry.spawned_at.elapsed());
                 true
             }
             None => false,
@@ -102,6 +128,9 @@ pub(crate) struct SiteCount {
     pub(crate) oldest: Duration,
     pub(crate) spawned: u64,
     pub(crate) task_ids: Vec<u64>,
+    /// Ended tasks per lifetime bucket (not cumulative, `+Inf` last) and their summed lifetime.
+    pub(crate) lifetimes: [u64; LIFETIME_BOUNDS.len() + 1],
+    pub(crate) lifetime_sum: Duration,
 }
 
 /// (spawned at, task id) of a site's alive tasks.
@@ -239,10 +268,17 @@ impl SiteTable {
                     oldest: Duration::ZERO,
                     spawned: 0,
                     task_ids: Vec::new(),
+                    lifetimes: [0; LIFETIME_BOUNDS.len() + 1],
+                    lifetime_sum: Duration::ZERO,
                 };
                 (count, Vec::new())
             });
             count.spawned += site.spawned.load(Ordering::Relaxed);
+            for (total, bucket) in count.lifetimes.iter_mut().zip(&site.lifetimes) {
+                *total += bucket.load(Ordering::Relaxed);
+            }
+            count.lifetime_sum +=
+                Duration::from_micros(site.lifetime_sum_us.load(Ordering::Relaxed));
             ages.extend(site.lock().iter().map(|(_, e)| (e.spawned_at, e.task_id)));
         }
         let mut out: Vec<SiteCount> = merged
@@ -358,6 +394,13 @@ mod tests {
         assert_eq!(counts[0].spawned, 2);
         assert_eq!(counts[1].alive, 0, "a site whose tasks ended shows zero");
         assert_eq!(counts[1].spawned, 1, "but keeps its spawned total");
+        assert_eq!(
+            counts[1].lifetimes.iter().sum::<u64>(),
+            1,
+            "and how long its ended task lived"
+        );
+        assert_eq!(counts[1].lifetimes[0], 1, "under 10 ms");
+        assert_eq!(counts[0].lifetimes, [0; LIFETIME_BOUNDS.len() + 1]);
 
         // A cloned span keeps its task counted until the last handle goes.
         table.with_site(leak, |s| s.retain(first));

@@ -184,9 +184,13 @@ impl PaymentFlow {
         for attempt in 0..LEDGER_ATTEMPTS {
             match self.ledger.create_transfer(&transfer, deadline).await {
                 Ok(recorded) => {
-                    return self
+                    let settled = self
                         .finish(&payment, PaymentStatus::Authorized, None, Some(recorded.id))
                         .await;
+                    // The money moved: the processing lease is done (scenario orphaned-loop:
+                    // declined and review payments never get here, see lease.rs).
+                    self.leases.release(payment.id);
+                    return settled;
                 }
                 Err(e) if !e.is_ambiguous() => {
                     tracing::warn!(error = %e, "ledger refused the transfer; no money moved");

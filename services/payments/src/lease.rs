@@ -6,14 +6,19 @@
 //! a channel, and ends when every sender of that channel is gone. Two senders exist: the
 //! request's [`Lease`], and the entry in the lease table that lets recovery look the lease up.
 //!
-//! - **leaky** drops the request's sender when the request ends, but never removes the table
-//!   entry. Its sender keeps the channel open, so the loop never learns that the request is
-//!   over: one loop per payment, forever, renewing a lease nobody holds. Little memory, no latency
-//!   signal; only the task count at this file's spawn line, and the age of its oldest task,
-//!   which grows without end, show it. (Zoo's API lost file descriptors the same way, to tasks
-//!   outliving their WebSocket.)
+//! - **leaky** ends the lease by hand: [`Leases::release`] removes the table entry once the
+//!   money has moved — the path everybody tests, and most payments take. A payment that risk
+//!   declines or sends to review leaves the flow early, before that line (see `flow.rs`): the
+//!   request's sender goes, the table's stays, and the loop never learns that the request is
+//!   over. One loop per such payment, forever, renewing a lease nobody holds, while the loops of
+//!   the other payments end as they should. Little memory, no latency signal; only the task
+//!   census shows it: at this file's spawn line, tasks that usually end within a request, and a
+//!   few that never do, their oldest older by the minute. (Zoo's API lost file descriptors the
+//!   same way, to tasks outliving their WebSocket.)
 //! - **fixed** removes the table entry when the [`Lease`] is dropped — on every exit path of the
-//!   request, early returns and panics included — so the last sender goes and the loop ends.
+//!   request, early returns, errors and panics included — so the last sender goes and the loop
+//!   ends. Cleanup that depends on the path taken is the bug; cleanup tied to ownership is the
+//!   fix.
 
 use std::{
     collections::HashMap,
@@ -110,6 +115,13 @@ impl Leases {
         }
     }
 
+    /// Ends `id`'s lease by hand (its table entry, and with it the loop's last sender). The
+    /// leaky mode depends on every path calling this; the fixed mode does not need it.
+    pub fn release(&self, id: Uuid) {
+        lock(&self.table).remove(&id);
+        self.held.set(len(&self.table));
+    }
+
     /// Whether a request holds `id`'s lease (renewed within the last few intervals).
     pub fn is_held(&self, id: Uuid) -> bool {
         lock(&self.table)
@@ -121,7 +133,8 @@ impl Leases {
 impl Drop for Lease {
     fn drop(&mut self) {
         match self.mode {
-            // THE BUG: the table's sender stays, and keeps the loop alive.
+            // THE BUG: cleanup is left to the paths that call `Leases::release`; on any other
+            // path the table's sender stays, and keeps the loop alive.
             Mode::Leaky => {}
             // THE FIX: the entry goes with the lease, and with it the last sender.
             Mode::Fixed => {

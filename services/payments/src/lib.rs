@@ -105,6 +105,10 @@ fn webhook_metrics(metrics: &Metrics) -> anyhow::Result<webhooks::WebhookMetrics
             "channel_capacity_messages",
             "How many messages a channel holds at most (+Inf: unbounded).",
         ))?,
+        received: IntCounter::with_opts(channel(
+            "channel_received_messages_total",
+            "Messages taken off a channel by its consumer (its pace: how fast a backlog drains).",
+        ))?,
         delivered: IntCounter::new(
             "payments_webhooks_delivered_total",
             "Webhook events delivered to merchants.",
@@ -117,6 +121,7 @@ fn webhook_metrics(metrics: &Metrics) -> anyhow::Result<webhooks::WebhookMetrics
     let registry = metrics.registry();
     registry.register(Box::new(made.queued.clone()))?;
     registry.register(Box::new(made.capacity.clone()))?;
+    registry.register(Box::new(made.received.clone()))?;
     registry.register(Box::new(made.delivered.clone()))?;
     registry.register(Box::new(made.shed.clone()))?;
     Ok(made)

@@ -40,12 +40,15 @@ pub struct WebhookSettings {
     pub receipt_bytes: usize,
 }
 
-/// `channel_queued_messages{channel}`, `channel_capacity_messages{channel}` and the outcomes.
+/// `channel_queued_messages{channel}`, `channel_capacity_messages{channel}`,
+/// `channel_received_messages_total{channel}` and the outcomes.
 #[derive(Clone)]
 pub struct WebhookMetrics {
     pub queued: IntGauge,
     /// `+Inf` while the queue is unbounded.
     pub capacity: Gauge,
+    /// `channel_received_messages_total{channel}`: events the delivery loop took off the queue.
+    pub received: IntCounter,
     pub delivered: IntCounter,
     pub shed: IntCounter,
 }
@@ -157,6 +160,7 @@ pub async fn deliver(mut queues: Queues, webhooks: Webhooks, shutdown: Cancellat
             else => return,
         };
         webhooks.metrics.queued.dec();
+        webhooks.metrics.received.inc();
         // The merchant's endpoint (simulated: it answers after its latency).
         tokio::time::sleep(webhooks.settings.latency).await;
         tracing::debug!(

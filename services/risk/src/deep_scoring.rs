@@ -6,23 +6,23 @@
 //! waits on a slow external dependency (30 s in the incident configuration, slower as calls pile
 //! up on it).
 //!
-//! [`DeepScorer::score_leaky`] and [`DeepScorer::score_fixed`] run exactly the same shards. The
+//! [`DeepScorer::score_leaky`] and [`DeepScorer::score_fixed`] run exactly the same shards under
+//! exactly the same deadline — the earlier of the caller's remaining budget (propagated in a
+//! header) and risk's own deep-scoring budget — and both answer `review` when it passes. The
 //! difference is ownership:
 //!
-//! - **leaky** hands each shard to `tokio::spawn`. The returned `JoinHandle` does not own the
-//!   task: dropping it *detaches* the task, it does not cancel it. Nothing ties the shards to the
-//!   request, and the handler waits for them with no deadline. When the gateway gives up after
-//!   10 s, the shards (and their buffers, connections and CPU) carry on for the full 30 s, and
-//!   every new request adds more. Alive tasks and heap climb; the pool starves; every request
-//!   through risk slows down, fast path included.
+//! - **leaky** is the first "fix" a team makes: the shards go to `tokio::spawn`, and the wait for
+//!   them is wrapped in a timeout. The caller gets an answer at the deadline, so the gateway sees
+//!   no timeout at all. But the timeout only drops the `JoinHandle`s, and dropping a
+//!   `JoinHandle` *detaches* its task, it does not cancel it: the shards run on for the full
+//!   30 s, each with its buffer, a pooled connection for part of its life and CPU, and every new
+//!   request adds more. Alive tasks and heap climb; the pool starves and the CPU is busy with
+//!   work nobody will read, so every request through risk slows down, fast path included.
 //!   (actix-web does not drop a handler when its client disconnects, actix/actix-web#1313, so
-//!   not even the handler notices that nobody is waiting.)
-//! - **fixed** spawns the shards into a `JoinSet` owned by the request and waits at most until a
-//!   deadline: the earlier of the caller's remaining budget (propagated in a header) and risk's
-//!   own deep-scoring budget. When time runs out the `JoinSet` is dropped, which aborts every
-//!   shard: buffers are freed, connections go back to the pool, spans end marked cancelled, and
-//!   the payment degrades to manual `review`. The server-side deadline is part of the fix, not
-//!   an extra: it is the only way the handler learns that nobody will read its answer.
+//!   without the timeout not even the handler would notice that nobody is waiting.)
+//! - **fixed** spawns the shards into a `JoinSet` owned by the request. When the deadline passes,
+//!   the `JoinSet` is shut down, which aborts every shard: buffers are freed, connections go back
+//!   to the pool, spans end marked cancelled. The timeout was never the fix; the owner is.
 
 use std::{
     sync::{
@@ -96,8 +96,10 @@ impl DeepScorer {
         }
     }
 
-    /// THE BUG: shards detached from the request, awaited with no deadline.
-    pub async fn score_leaky(&self, job: &Job) -> Outcome {
+    /// THE BUG: shards detached from the request. The deadline is there, and the caller gets
+    /// its answer in time, but nothing stops the shards when it passes.
+    pub async fn score_leaky(&self, job: &Job, caller_deadline: Deadline) -> Outcome {
+        let deadline = caller_deadline.min(Deadline::after(self.settings.budget));
         let handles: Vec<_> = (0..self.settings.shards)
             .map(|index| {
                 let shard = self.shard(job, index, Mode::Leaky);
@@ -107,15 +109,21 @@ impl DeepScorer {
                 tokio::spawn(shard)
             })
             .collect();
-        let mut scores = Vec::with_capacity(handles.len());
-        for handle in handles {
-            // No deadline. Wrapping this loop in a timeout would not help: the timeout would drop
-            // the handles, and dropping a JoinHandle detaches its task, it does not stop it.
-            if let Ok(Ok(score)) = handle.await {
-                scores.push(score);
+        let all_scored = async {
+            let mut scores = Vec::with_capacity(handles.len());
+            for handle in handles {
+                if let Ok(Ok(score)) = handle.await {
+                    scores.push(score);
+                }
             }
+            scores
+        };
+        // At the deadline the timeout drops `all_scored`, and with it the JoinHandles: dropping a
+        // JoinHandle detaches its task. The answer is on time; the work goes on without it.
+        match tokio::time::timeout_at(deadline.instant(), all_scored).await {
+            Ok(scores) => self.combine(job, &scores),
+            Err(_elapsed) => Outcome::Incomplete,
         }
-        self.combine(job, &scores)
     }
 
     /// THE FIX: shards owned by the request, bounded by a deadline, aborted when it passes.

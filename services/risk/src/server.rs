@@ -101,7 +101,7 @@ async fn assess(
             let caller = budget.deadline_or(DEFAULT_CALLER_BUDGET);
             let deep = async {
                 match mode {
-                    Mode::Leaky => state.scorer.score_leaky(&job).await,
+                    Mode::Leaky => state.scorer.score_leaky(&job, caller).await,
                     Mode::Fixed => state.scorer.score_fixed(&job, caller).await,
                 }
             };

@@ -1,6 +1,7 @@
-//! The leak detectors catch the leak: in leaky mode, deep-scoring requests whose callers gave
-//! up leave their shard tasks and buffers alive after the callers are gone — in the metrics,
-//! and in the test guard, which fails the test naming the spawn in `score_leaky`.
+//! The leak detectors catch the leak: in leaky mode, deep-scoring requests are answered on time
+//! (`review` at the deadline, as in the fixed mode) and still leave their shard tasks and
+//! buffers alive after their callers are gone — in the metrics, and in the test guard, which
+//! fails the test naming the spawn in `score_leaky`.
 
 mod support;
 
@@ -21,13 +22,14 @@ async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
     risk.warm_up().await;
     let baseline = risk.snapshot().await;
 
-    let answers = risk.storm(CALLERS, Duration::from_secs(1)).await;
-    assert!(
-        answers
-            .iter()
-            .all(|a| a.as_ref().is_err_and(|e| e.is_timeout())),
-        "every caller gave up"
-    );
+    let answers = risk.storm(CALLERS, Duration::from_secs(5)).await;
+    // The timeout around the detached shards answers every caller at risk's 300 ms budget: the
+    // leak is not in what the caller sees.
+    for answer in &answers {
+        let answer = answer.as_ref().expect("answered before the caller gave up");
+        assert_eq!(answer["decision"], "review", "{answer}");
+        assert_eq!(answer["path"], "degraded", "{answer}");
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let after = risk.snapshot().await;

@@ -1,5 +1,6 @@
-//! The native fleet: Postgres, the embedded trace store and the four services as local
-//! processes, started in dependency order and stopped in reverse.
+//! The native fleet: Postgres, the embedded trace store, the four services and (where one is
+//! installed) Prometheus with the leak alerts, as local processes, started in dependency order
+//! and stopped in reverse.
 
 use std::{
     net::{Ipv4Addr, SocketAddr, TcpListener},
@@ -10,6 +11,7 @@ use std::{
 use anyhow::{Context as _, bail};
 
 use crate::{
+    alerting::{PrometheusServer, PrometheusSettings, server as prometheus},
     otel_env::{self, TraceDestination},
     pg::{self, PgCluster},
     process::ServiceProcess,
@@ -85,6 +87,25 @@ pub struct FleetOptions {
     pub max_traces: u32,
     /// The database created in the throwaway cluster.
     pub database_name: String,
+    /// Prometheus with the leak alerts, where a `prometheus` binary is installed: its port on
+    /// 127.0.0.1 (0: any) and its rules (default: the repository's `prometheus/alerts.yml`).
+    /// `None` (the default; `leakstorm up` asks for one): no Prometheus.
+    pub prometheus: Option<PrometheusChoice>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PrometheusChoice {
+    pub port: u16,
+    pub rules: Option<PathBuf>,
+}
+
+/// Whether the fleet's Prometheus runs, and if not, why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PrometheusStatus {
+    Running(String),
+    NotWanted,
+    NotInstalled,
+    Failed(String),
 }
 
 impl FleetOptions {
@@ -98,6 +119,7 @@ impl FleetOptions {
             service_env: Vec::new(),
             max_traces: 20_000,
             database_name: "leakstorm".to_owned(),
+            prometheus: None,
         }
     }
 }
@@ -120,6 +142,8 @@ pub struct NativeFleet {
     /// In start order.
     services: Vec<ServiceProcess>,
     database_url: String,
+    prometheus: Option<PrometheusServer>,
+    prometheus_status: PrometheusStatus,
 }
 
 fn pick_port(requested: u16, what: &str) -> anyhow::Result<u16> {
@@ -177,12 +201,57 @@ impl NativeFleet {
             traces,
             services: Vec::new(),
             database_url,
+            prometheus: None,
+            prometheus_status: PrometheusStatus::NotWanted,
         };
         if let Err(e) = fleet.start_services(&options, &ports).await {
             fleet.stop().await;
             return Err(e);
         }
+        if let Some(choice) = &options.prometheus {
+            fleet.start_prometheus(choice, &options.run_dir).await;
+        }
         Ok(fleet)
+    }
+
+    /// Starts Prometheus if one is installed; the fleet runs on without it (and says why).
+    async fn start_prometheus(&mut self, choice: &PrometheusChoice, run_dir: &Path) {
+        let Some(binary) = prometheus::find_binary() else {
+            self.prometheus_status = PrometheusStatus::NotInstalled;
+            return;
+        };
+        let Some(rules) = choice.rules.clone().or_else(prometheus::default_rules) else {
+            self.prometheus_status = PrometheusStatus::Failed(
+                "prometheus/alerts.yml not found: run from the repository, or pass --alert-rules"
+                    .into(),
+            );
+            return;
+        };
+        let settings = PrometheusSettings {
+            port: choice.port,
+            rules,
+            dir: run_dir.join("prometheus"),
+        };
+        let targets: Vec<(&str, u16)> = self.services.iter().map(|s| (s.name, s.port)).collect();
+        match PrometheusServer::start(&binary, &settings, &targets).await {
+            Ok(server) => {
+                self.prometheus_status = PrometheusStatus::Running(server.url().to_owned());
+                self.prometheus = Some(server);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Prometheus did not start; the fleet runs without it");
+                self.prometheus_status = PrometheusStatus::Failed(format!("{e:#}"));
+            }
+        }
+    }
+
+    /// The fleet's Prometheus, if it runs.
+    pub fn prometheus_url(&self) -> Option<String> {
+        self.prometheus.as_ref().map(|p| p.url().to_owned())
+    }
+
+    pub fn prometheus_status(&self) -> &PrometheusStatus {
+        &self.prometheus_status
     }
 
     async fn start_services(
@@ -264,9 +333,12 @@ impl NativeFleet {
         self.services.iter_mut().find(|s| s.name == name)
     }
 
-    /// Stops the services in reverse order (SIGTERM: in-flight requests finish and spans are
-    /// flushed), then the trace store, then Postgres.
+    /// Stops Prometheus, then the services in reverse order (SIGTERM: in-flight requests finish
+    /// and spans are flushed), then the trace store, then Postgres.
     pub async fn stop(mut self) {
+        if let Some(prometheus) = self.prometheus.take() {
+            prometheus.stop().await;
+        }
         while let Some(service) = self.services.pop() {
             let name = service.name;
             if let Err(e) = service.stop(Duration::from_secs(15)).await {

@@ -1,6 +1,7 @@
 //! The `leakstorm` command's library: the native fleet, the trace store and trace analysis.
 //!
 //! Module map:
+//! - [`alerting`]: the real Prometheus on the native road, and which alerts it fires.
 //! - [`commands`]: `up`, `mode`, `scenario`, `replay`, `verify`, `chaos`, `trace-store`, `tasks`,
 //!   `bench`.
 //! - [`bench`]: the cost of looking: one fleet per telemetry setup, latency, throughput, CPU.
@@ -17,6 +18,7 @@
 //! - [`otel_env`]: the `OTEL_*` variables passed to the services, and where traces go.
 //! - [`jaeger`]: the Jaeger HTTP API client and the outliving-span analysis.
 
+pub mod alerting;
 pub mod bench;
 pub mod commands;
 pub mod fleet;

@@ -6,7 +6,8 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::{
-    fleet::{FleetOptions, NativeFleet, Ports},
+    alerting::server::INSTALL_HINT,
+    fleet::{FleetOptions, NativeFleet, Ports, PrometheusChoice, PrometheusStatus},
     otel_env::TraceDestination,
 };
 
@@ -37,6 +38,15 @@ pub struct FleetArgs {
     pub ui_port: u16,
     #[arg(long, default_value_t = 55432)]
     pub postgres_port: u16,
+    /// Port of the fleet's Prometheus (started where a `prometheus` binary is installed).
+    #[arg(long, default_value_t = 9090)]
+    pub prometheus_port: u16,
+    /// The alert rules Prometheus evaluates (default: the repository's prometheus/alerts.yml).
+    #[arg(long)]
+    pub alert_rules: Option<PathBuf>,
+    /// Run without Prometheus even where one is installed.
+    #[arg(long)]
+    pub no_prometheus: bool,
 }
 
 impl FleetArgs {
@@ -55,6 +65,10 @@ impl FleetArgs {
             ui: self.ui_port,
             postgres: self.postgres_port,
         };
+        options.prometheus = (!self.no_prometheus).then(|| PrometheusChoice {
+            port: self.prometheus_port,
+            rules: self.alert_rules.clone(),
+        });
         options
     }
 }
@@ -109,6 +123,12 @@ fn print_urls(fleet: &NativeFleet, run_dir: &std::path::Path) {
                 fleet.jaeger_url()
             );
         }
+    }
+    match fleet.prometheus_status() {
+        PrometheusStatus::Running(url) => println!("  Prometheus {url}/alerts (leak alerts, prometheus/alerts.yml)"),
+        PrometheusStatus::NotWanted => println!("  Prometheus off (--no-prometheus)"),
+        PrometheusStatus::NotInstalled => println!("  Prometheus not found: {INSTALL_HINT}"),
+        PrometheusStatus::Failed(why) => println!("  Prometheus did not start: {why}"),
     }
     println!("  Postgres  {}", fleet.database_url());
     println!("  logs      {}/*.log", run_dir.display());
