@@ -29,7 +29,9 @@ struct Entry {
 /// Upper bounds of the lifetime buckets, in seconds (the last bucket, `+Inf`, is implied):
 /// from a task that lives for one poll to one that outlives any request, any retry and any
 /// timeout a service sets.
-pub(crate) const LIFETIME_BOUNDS: [f64; 9] = [0.01, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0];
+pub(crate) const LIFETIME_BOUNDS: [f64; 13] = [
+    0.01, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0, 300.0, 1800.0,
+];
 
 /// One spawn location and the tasks it spawned that are still alive. A slab, not an ordered
 /// set: a spawn and an end cost a slot each, and the oldest is found when someone asks.

@@ -280,6 +280,11 @@ impl NativeFleet {
                 ("LEDGER_URL".into(), url(ports.ledger)),
                 ("RUST_LOG".into(), "info".into()),
             ];
+            if name == "risk" {
+                // As compose.yaml and the k8s base give it: a blocking pool a pile-up fills
+                // (tokio's default of 512 would take minutes), so that jobs queue for a thread.
+                env.push(("SERVER_MAX_BLOCKING_THREADS".into(), "32".into()));
+            }
             env.extend(passed_through_env());
             env.extend(options.env.iter().cloned());
             env.extend(
@@ -358,8 +363,9 @@ impl NativeFleet {
 /// `RISK_SLOW_DEPENDENCY_MS=5000 leakstorm up`, or `OTEL_*`); everything else is left out, so
 /// the fleet does not depend on whatever happens to be in the shell.
 fn passed_through_env() -> Vec<(String, String)> {
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 11] = [
         "RUST_LOG",
+        "SERVER_MAX_BLOCKING_THREADS",
         "HTTP_WORKERS",
         "DATABASE_MAX_CONNECTIONS",
         "DATABASE_ACQUIRE_TIMEOUT_MS",

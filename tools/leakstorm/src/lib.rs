@@ -5,6 +5,8 @@
 //! - [`commands`]: `up`, `mode`, `scenario`, `replay`, `verify`, `chaos`, `trace-store`, `tasks`,
 //!   `bench`.
 //! - [`bench`]: the cost of looking: one fleet per telemetry setup, latency, throughput, CPU.
+//! - [`diagnose`]: which leak is it: the five rules over the signals, and their answers.
+//! - [`drill`]: the game day: hidden leaks on fresh fleets, answered and scored.
 //! - [`fleet`]: Postgres, the trace store and the four services as local processes.
 //! - [`pg`]: a throwaway Postgres cluster from the local binaries.
 //! - [`process`]: one service process: spawn, readiness, graceful stop, SIGKILL.
@@ -21,6 +23,8 @@
 pub mod alerting;
 pub mod bench;
 pub mod commands;
+pub mod diagnose;
+pub mod drill;
 pub mod fleet;
 pub mod jaeger;
 pub mod otel_env;

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{bench, chaos, mode, replay, scenario, tasks, trace_store, up, verify};
+use leakstorm::commands::{
+    bench, chaos, diagnose, drill, mode, replay, scenario, tasks, trace_store, up, verify,
+};
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +31,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// The cost of looking: fast-path payments with telemetry off, traces, task accounting, console.
     Bench(Box<bench::BenchArgs>),
+    /// Which leak is it: kind, service and place, from the signals alone (exit 1: a leak).
+    Diagnose(diagnose::DiagnoseArgs),
+    /// A game day: hidden leaks (or none) on fresh fleets, answered and scored.
+    Drill(Box<drill::DrillArgs>),
     /// Live tasks per spawn site on each service, with where they are parked (`/debug/tasks`).
     Tasks(tasks::TasksArgs),
     /// The incident, live: heap, tasks, latency, pools and spawn sites per service, each second.
@@ -48,6 +54,13 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let outcome = match Cli::parse().command {
+        // 0 no leak, 1 a leak, 2 could not tell.
+        Command::Diagnose(args) => {
+            return diagnose::run(args).await.unwrap_or_else(|e| {
+                eprintln!("leakstorm diagnose: {e:#}");
+                ExitCode::from(2)
+            });
+        }
         Command::Up(args) => up::run(args).await,
         Command::Mode(args) => mode::run(args).await,
         Command::Scenario(args) => scenario::run(args).await,
@@ -58,9 +71,14 @@ async fn main() -> ExitCode {
         Command::Tasks(args) => tasks::run(args).await,
         Command::Top(args) => leakstorm::top::run(args).await,
         Command::Bench(args) => bench::run(*args).await,
+        Command::Drill(args) => drill::run(*args).await,
     };
+    exit_code(outcome.map(|()| ExitCode::SUCCESS))
+}
+
+fn exit_code(outcome: anyhow::Result<ExitCode>) -> ExitCode {
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("leakstorm: {e:#}");
             ExitCode::FAILURE

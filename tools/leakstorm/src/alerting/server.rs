@@ -70,6 +70,12 @@ impl PrometheusServer {
         targets: &[(&str, u16)],
     ) -> anyhow::Result<Self> {
         let port = free_port(settings.port)?;
+        // A fresh store: yesterday's series would replay their alerts into today's fleet.
+        let data = settings.dir.join("data");
+        if data.exists() {
+            std::fs::remove_dir_all(&data)
+                .with_context(|| format!("removing the old {}", data.display()))?;
+        }
         std::fs::create_dir_all(&settings.dir)
             .with_context(|| format!("creating {}", settings.dir.display()))?;
         let rules = std::path::absolute(&settings.rules)?;
@@ -83,10 +89,7 @@ impl PrometheusServer {
         let out = std::fs::File::create(&log)?;
         let child = Command::new(binary)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                settings.dir.join("data").display()
-            ))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--storage.tsdb.retention.time=1d")
             .arg("--log.level=warn")

@@ -2,6 +2,8 @@
 
 pub mod bench;
 pub mod chaos;
+pub mod diagnose;
+pub mod drill;
 pub mod mode;
 pub mod replay;
 pub mod scenario;

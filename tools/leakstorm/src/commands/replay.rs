@@ -218,8 +218,6 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 config.deep_budget_ms.unwrap_or_default().to_string(),
             ),
             ("RISK_DEEP_MIN_AMOUNT", "50000".to_owned()),
-            // A blocking pool a quick storm can fill (blocking-pileup); tokio's default is 512.
-            ("SERVER_MAX_BLOCKING_THREADS", "32".to_owned()),
         ];
         options
             .service_env

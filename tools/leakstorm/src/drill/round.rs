@@ -1,0 +1,295 @@
+//! One round: a fresh fleet, the card's scenario switched to leaky (every other one fixed), a
+//! storm, the player's answer at any time during it, the alerts Prometheus fired, the reveal.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use kit::scenarios::{Mode, Scenario};
+use serde::Serialize;
+
+use super::{
+    DrillConfig,
+    deck::Card,
+    player::{self, Answer, Player},
+    score::RoundScore,
+    truth::Claim,
+};
+use crate::{
+    alerting::{AlertWatch, FiredAlert, PrometheusClient},
+    diagnose::{rules::Ignore, source::Source, watcher::Watcher},
+    fleet::NativeFleet,
+    replay::k6::K6Run,
+    scenarios::ScenarioClient,
+};
+
+/// After the storm, the alerts get this long to show what they saw during it.
+const SETTLE: Duration = Duration::from_secs(4);
+
+/// One round, as `drill.json` records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundRecord {
+    pub round: usize,
+    pub truth: Claim,
+    pub answer: Claim,
+    /// From the storm's start; `None` when no leak was named.
+    pub seconds_to_answer: Option<f64>,
+    /// What the auto player saw (its finding's evidence).
+    pub evidence: Vec<String>,
+    pub score: RoundScore,
+    /// Alerts the fleet's Prometheus fired during the storm (empty without one).
+    pub alerts_fired: Vec<FiredAlert>,
+    #[serde(skip)]
+    pub prometheus: Option<String>,
+    pub requests: usize,
+    pub failed: usize,
+}
+
+pub async fn play(config: &DrillConfig, index: usize, card: Card) -> anyhow::Result<RoundRecord> {
+    let number = index + 1;
+    let truth = Claim::truth(card, &config.repo)?;
+    let mut options = config.fleet.clone();
+    options.run_dir = config.fleet.run_dir.join(format!("round-{number}"));
+    let _ = std::fs::remove_dir_all(&options.run_dir);
+    eprintln!(
+        "leakstorm drill: round {number} of {}: starting a fresh fleet...",
+        config.rounds
+    );
+    let fleet = NativeFleet::start(options.clone()).await?;
+    let outcome = storm(config, number, card, &fleet, &options.run_dir).await;
+    fleet.stop().await;
+    let (answer, at, fired, requests, failed) = outcome?;
+    let score = RoundScore::judge(
+        &truth,
+        &answer.claim,
+        fired.url.is_some().then_some(fired.alerts.as_slice()),
+    );
+    let record = RoundRecord {
+        round: number,
+        truth,
+        answer: answer.claim,
+        seconds_to_answer: at,
+        evidence: answer.evidence,
+        score,
+        alerts_fired: fired.alerts,
+        prometheus: fired.url,
+        requests,
+        failed,
+    };
+    reveal(&record, config.auto);
+    Ok(record)
+}
+
+/// What the round's Prometheus saw.
+struct Fired {
+    url: Option<String>,
+    alerts: Vec<FiredAlert>,
+}
+
+type StormOutcome = (Answer, Option<f64>, Fired, usize, usize);
+
+async fn storm(
+    config: &DrillConfig,
+    number: usize,
+    card: Card,
+    fleet: &NativeFleet,
+    dir: &std::path::Path,
+) -> anyhow::Result<StormOutcome> {
+    let services: Vec<(String, String)> = fleet
+        .service_urls()
+        .into_iter()
+        .map(|(n, u)| (n.to_owned(), u))
+        .collect();
+    let switches = ScenarioClient::new(services.clone(), &config.admin_token)?;
+    for scenario in Scenario::ALL {
+        let mode = if card == Some(scenario) {
+            Mode::Leaky
+        } else {
+            Mode::Fixed
+        };
+        switches
+            .set(scenario, mode)
+            .await
+            .with_context(|| format!("switching {scenario}"))?;
+    }
+    let mut player = if config.auto {
+        let source = Source::Scrape(services.clone());
+        let jaeger = fleet.jaeger_url();
+        Player::Auto(Box::new(Watcher::new(
+            source,
+            Ignore::infrastructure(&[]),
+            Some(&jaeger),
+        )))
+    } else {
+        Player::human()
+    };
+    let k6 = storm_run(config, fleet, dir);
+    let started = Instant::now();
+    let watch = match fleet.prometheus_url() {
+        Some(url) => Some(AlertWatch::start(PrometheusClient::new(&url), started).await),
+        None => None,
+    };
+    announce(config, number, fleet, player.is_human());
+    let load = k6.run();
+    tokio::pin!(load);
+    let mut answer: Option<(Answer, f64)> = None;
+    loop {
+        tokio::select! {
+            result = &mut load => { result?; break; }
+            heard = player.listen(), if answer.is_none() => {
+                if let Some(heard) = heard {
+                    let at = started.elapsed().as_secs_f64();
+                    if player.is_human() {
+                        println!("  answer recorded at +{at:.0} s; the storm goes on until its end");
+                    }
+                    answer = Some((heard, at));
+                }
+            }
+        }
+    }
+    if answer.is_none() && player.is_human() {
+        println!(
+            "The storm is over. Your answer ({} s left):",
+            config.answer_grace_s
+        );
+        player::prompt();
+        let grace = Duration::from_secs(config.answer_grace_s);
+        let asked = Instant::now();
+        while answer.is_none() && asked.elapsed() < grace {
+            if let Ok(Some(heard)) =
+                tokio::time::timeout(grace.saturating_sub(asked.elapsed()), player.listen()).await
+            {
+                answer = Some((heard, started.elapsed().as_secs_f64()));
+            }
+        }
+    }
+    tokio::time::sleep(SETTLE).await;
+    let alerts = match watch {
+        Some(watch) => watch.stop().await,
+        None => Vec::new(),
+    };
+    let results = k6.results().unwrap_or_default();
+    let failed = results.requests.iter().filter(|r| r.failed).count();
+    let (answer, at) = match answer {
+        // An answer of "none" is no leak named: it has no time to the answer.
+        Some((a, at)) => {
+            let named = a.claim.scenario.is_some();
+            (a, named.then_some((at * 10.0).round() / 10.0))
+        }
+        None => (
+            Answer {
+                claim: Claim::default(),
+                evidence: Vec::new(),
+            },
+            None,
+        ),
+    };
+    Ok((
+        answer,
+        at,
+        Fired {
+            url: fleet.prometheus_url(),
+            alerts,
+        },
+        results.requests.len(),
+        failed,
+    ))
+}
+
+fn storm_run(config: &DrillConfig, fleet: &NativeFleet, dir: &std::path::Path) -> K6Run {
+    let s = &config.storm;
+    K6Run {
+        binary: config.k6.clone(),
+        script: config.k6_dir.join("storm.js"),
+        env: vec![
+            ("BASE_URL".into(), fleet.url("gateway").unwrap_or_default()),
+            ("RATE".into(), s.rate.to_string()),
+            ("DURATION".into(), format!("{}s", s.seconds)),
+            ("DEEP_SHARE".into(), s.deep_share.to_string()),
+            ("LARGE_SHARE".into(), s.large_share.to_string()),
+            ("CLIENT_TIMEOUT".into(), "15s".into()),
+        ],
+        csv: dir.join("k6.csv"),
+        summary: dir.join("k6-summary.json"),
+        log: dir.join("k6.log"),
+    }
+}
+
+fn announce(config: &DrillConfig, number: usize, fleet: &NativeFleet, human: bool) {
+    if !human {
+        eprintln!(
+            "leakstorm drill: round {number}: the storm runs {} s; diagnose is looking",
+            config.storm.seconds
+        );
+        return;
+    }
+    println!(
+        "\n=== Round {number} of {} ===\nThe storm is running ({} s at {} payments/s). Something may be leaking, or nothing.",
+        config.rounds, config.storm.seconds, config.storm.rate
+    );
+    println!("Look at the signals: gateway {}", fleet.url("gateway").unwrap_or_default());
+    if let Some(url) = fleet.prometheus_url() {
+        println!("  Prometheus {url}/alerts");
+    }
+    println!(
+        "  Jaeger UI {}   leakstorm top   leakstorm tasks   leakstorm diagnose",
+        fleet.jaeger_url()
+    );
+    println!("{}", player::help());
+    player::prompt();
+}
+
+fn reveal(record: &RoundRecord, auto: bool) {
+    let name = |c: &Claim| match (&c.scenario, &c.service) {
+        (Some(s), Some(svc)) => format!(
+            "{s} in {svc}{}",
+            c.site
+                .as_ref()
+                .map(|site| format!(" at {site}"))
+                .unwrap_or_default()
+        ),
+        _ => "no leak".to_owned(),
+    };
+    let mark = |ok: Option<bool>| match ok {
+        Some(true) => "right",
+        Some(false) => "WRONG",
+        None => "-",
+    };
+    let s = &record.score;
+    let out = format!(
+        "--- round {}: the truth was {}\n    answer: {}{}\n    detection {}, service {}, kind {}, site {}{}{}",
+        record.round,
+        name(&record.truth),
+        name(&record.answer),
+        record
+            .seconds_to_answer
+            .map(|t| format!(" (+{t:.0} s)"))
+            .unwrap_or_default(),
+        mark(Some(s.detection)),
+        mark(s.service),
+        mark(s.kind),
+        mark(s.site),
+        if s.false_alarm { " — a false alarm" } else { "" },
+        match s.alerts {
+            Some(ok) => format!(
+                "\n    alerts: {} ({})",
+                if record.alerts_fired.is_empty() {
+                    "none".to_owned()
+                } else {
+                    record
+                        .alerts_fired
+                        .iter()
+                        .map(|a| format!("{} for {} at +{:.0} s", a.alert, a.service, a.after_s))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                if ok { "exactly the truth's" } else { "NOT exactly the truth's" }
+            ),
+            None => String::new(),
+        }
+    );
+    if auto {
+        eprintln!("{out}");
+    } else {
+        println!("{out}");
+    }
+}
