@@ -121,6 +121,40 @@ class AlertWatch(Sampler):
             pass
 
 
+class FiredAlerts(Sampler):
+    """Samples Prometheus's alerts in the background and keeps those that start firing after the
+    watch began (alerts already firing then belong to what came before): (alertname, job,
+    scenario label or None)."""
+
+    period = 2
+
+    def __init__(self, prometheus):
+        super().__init__()
+        self.url = f"{prometheus}/api/v1/alerts"
+        self.before = self._firing()
+        self.fired = set()
+
+    def _firing(self):
+        try:
+            alerts = get_json(self.url)["data"]["alerts"]
+        except Exception:  # Prometheus restarting: the next sample will tell
+            return set()
+        return {(a["labels"].get("alertname"), a["labels"].get("job"), a["labels"].get("scenario"))
+                for a in alerts if a["state"] == "firing"}
+
+    def sample(self):
+        self.fired |= self._firing() - self.before
+
+    def own_fired(self, scenario, host):
+        return any(s == scenario and job == host for _, job, s in self.fired)
+
+    def foreign(self, scenario, host):
+        """Cause alerts (those naming a scenario) that fired for anything but `scenario` on
+        `host`."""
+        return sorted(f"{name} ({job})" for name, job, s in self.fired
+                      if s is not None and (s != scenario or job != host))
+
+
 def mib(n):
     return f"{n / 1024**2:.0f} MiB"
 

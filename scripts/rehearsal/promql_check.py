@@ -7,6 +7,7 @@ Which scenario a query belongs to: an alert's `scenario` label; a panel's title 
 """
 import json
 import pathlib
+import subprocess
 import urllib.parse
 
 import yaml
@@ -14,19 +15,24 @@ import yaml
 from kit import Sampler, get_json
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SCENARIOS = ("detached-spawn", "unbounded-queue", "held-connection", "orphaned-loop", "blocking-pileup")
+
+def scenarios():
+    """The scenario names, from the CLI's catalog (the one list; `make test` built the CLI)."""
+    out = subprocess.run(["target/debug/leakstorm", "scenario", "--catalog"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return {entry["scenario"] for entry in json.loads(out)}
 
 
 def expressions():
     """(scenario, source, expr) for every panel target on Prometheus and every rule."""
-    found = []
+    found, names = [], scenarios()
     dashboard = json.loads((ROOT / "grafana/provisioning/dashboards/incident.json").read_text())
     for panel in dashboard["panels"]:
         if (panel.get("datasource") or {}).get("type") != "prometheus":
             continue
         title = panel.get("title", "")
         prefix = title.split(":", 1)[0]
-        scenario = prefix if prefix in SCENARIOS else "detached-spawn"
+        scenario = prefix if prefix in names else "detached-spawn"
         for target in panel.get("targets", []):
             if target.get("expr"):
                 found.append((scenario, f"panel '{title}'", target["expr"]))

@@ -14,16 +14,64 @@ const WEBHOOK_QUEUE: &str = "channel_queued_messages{channel=\"payments_webhooks
 
 /// `count` payments of `amount` at once; every one must be answered 201.
 async fn burst(fleet: &TestFleet, count: usize, amount: i64) {
-    let answers = join_all((0..count).map(|i| async move {
-        let body = payment_body(amount, &format!("cus_burst_{i}"));
-        fleet.pay(&new_key(), &body).await.status().as_u16()
+    burst_of(
+        fleet,
+        count,
+        amount,
+        |i| format!("cus_burst_{i}"),
+        "authorized",
+    )
+    .await;
+}
+
+/// `count` payments of `amount` at once, by `customer(i)`; every one must be answered 201 with
+/// `status` (the path it took through the flow).
+async fn burst_of(
+    fleet: &TestFleet,
+    count: usize,
+    amount: i64,
+    customer: impl Fn(usize) -> String,
+    status: &str,
+) {
+    let answers = join_all((0..count).map(|i| {
+        let body = payment_body(amount, &customer(i));
+        async move {
+            let response = fleet.pay(&new_key(), &body).await;
+            let code = response.status().as_u16();
+            let payment: serde_json::Value = response.json().await.unwrap_or_default();
+            (
+                code,
+                payment["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        }
     }))
     .await;
-    assert!(answers.iter().all(|s| *s == 201), "{answers:?}");
+    assert!(
+        answers.iter().all(|(code, s)| *code == 201 && s == status),
+        "want 201 {status}: {answers:?}"
+    );
+}
+
+/// Ten payments down the money path, ten that risk declines (a watchlisted customer): the
+/// lease's two exit paths.
+async fn both_lease_paths(fleet: &TestFleet) {
+    burst(fleet, 10, 1_000).await;
+    burst_of(fleet, 10, 1_000, |_| "cus_blocked".to_owned(), "declined").await;
 }
 
 /// The alive tasks spawned in `file`, over its spawn sites, from the service's own metrics.
 async fn tasks_spawned_in(fleet: &TestFleet, service_url: &str, file: &str) -> f64 {
+    per_file(
+        fleet,
+        service_url,
+        "runtime_alive_tasks_by_spawn_site",
+        file,
+    )
+    .await
+}
+
+/// `metric{spawn_site}` summed over the spawn sites in `file`.
+async fn per_file(fleet: &TestFleet, service_url: &str, metric: &str, file: &str) -> f64 {
     let text = fleet
         .http
         .get(format!("{service_url}/metrics"))
@@ -33,7 +81,7 @@ async fn tasks_spawned_in(fleet: &TestFleet, service_url: &str, file: &str) -> f
         .text()
         .await
         .expect("text");
-    let prefix = format!("runtime_alive_tasks_by_spawn_site{{spawn_site=\"{file}:");
+    let prefix = format!("{metric}{{spawn_site=\"{file}:");
     text.lines()
         .filter(|l| l.starts_with(&prefix))
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
@@ -101,19 +149,22 @@ async fn unbounded_queue_fixed_sheds_what_does_not_fit() {
 }
 
 #[tokio::test]
-async fn orphaned_loop_leaky_leaves_a_lease_loop_per_payment_and_the_guard_names_it() {
+async fn orphaned_loop_leaky_leaves_the_loops_of_the_early_return_path_and_the_guard_names_them() {
     let guard = kit::testing::leak_guard().settle(Duration::from_millis(500));
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     fleet
         .set_scenario(Scenario::OrphanedLoop, Mode::Leaky)
         .await;
-    burst(&fleet, 20, 1_000).await;
+    both_lease_paths(&fleet).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let loops = tasks_spawned_in(&fleet, &fleet.payments, "services/payments/src/lease.rs").await;
-    assert_eq!(loops, 20.0, "one renewal loop per payment, still running");
+    assert_eq!(
+        loops, 10.0,
+        "the declined payments' renewal loops still run; the money path's ended"
+    );
     let held = fleet.metric(&fleet.payments, "payments_leases_held").await;
-    assert_eq!(held, 20.0, "and the table entries that keep them alive");
+    assert_eq!(held, 10.0, "and the table entries that keep them alive");
     let leaks = guard.check().await.expect_err("the loops outlive the test");
     assert!(
         leaks.sites[0]
@@ -121,17 +172,26 @@ async fn orphaned_loop_leaky_leaves_a_lease_loop_per_payment_and_the_guard_names
             .starts_with("services/payments/src/lease.rs:"),
         "{leaks}"
     );
-    assert_eq!(leaks.sites[0].tasks, 20, "{leaks}");
+    assert_eq!(leaks.sites[0].tasks, 10, "{leaks}");
 }
 
 #[tokio::test]
-async fn orphaned_loop_fixed_ends_every_loop_with_its_request() {
+async fn orphaned_loop_fixed_ends_every_loop_on_either_path() {
     let guard = kit::testing::leak_guard();
     let fleet = TestFleet::spawn(FleetOptions::default()).await;
     fleet
         .set_scenario(Scenario::OrphanedLoop, Mode::Fixed)
         .await;
-    burst(&fleet, 20, 1_000).await;
+    // Both paths ran (burst_of checks each payment's status), the early return included.
+    both_lease_paths(&fleet).await;
+    let spawned = per_file(
+        &fleet,
+        &fleet.payments,
+        "runtime_spawned_tasks_total",
+        "services/payments/src/lease.rs",
+    )
+    .await;
+    assert_eq!(spawned, 20.0, "every payment took its lease");
     guard.verify().await;
     let held = fleet.metric(&fleet.payments, "payments_leases_held").await;
     assert_eq!(held, 0.0);

@@ -5,86 +5,9 @@
 
 mod support;
 
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
-use support::{API_KEY, CARD, Fleet};
-
-struct Tmux {
-    session: String,
-}
-
-impl Tmux {
-    /// A detached 80×24 session running `command`.
-    fn start(command: &str) -> Self {
-        let session = format!("leakstorm-top-{}", uuid::Uuid::new_v4().simple());
-        let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "80",
-                "-y",
-                "24",
-                command,
-            ])
-            .env("NO_COLOR", "1")
-            .status()
-            .expect("tmux runs (apt-get install tmux)");
-        assert!(status.success(), "tmux new-session");
-        Self { session }
-    }
-
-    fn screen(&self) -> String {
-        let out = Command::new("tmux")
-            .args(["capture-pane", "-p", "-t", &self.session])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        Command::new("tmux")
-            .args(["send-keys", "-t", &self.session, keys])
-            .status()
-            .expect("send-keys");
-    }
-
-    fn alive(&self) -> bool {
-        Command::new("tmux")
-            .args(["has-session", "-t", &self.session])
-            .status()
-            .is_ok_and(|s| s.success())
-    }
-
-    /// Polls the screen until `ready` holds, for at most `within`.
-    async fn wait_for(&self, what: &str, within: Duration, ready: impl Fn(&str) -> bool) -> String {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if ready(&screen) {
-                return screen;
-            }
-            assert!(
-                started.elapsed() < within,
-                "{what}: not on screen within {within:?}:\n{screen}"
-            );
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["kill-session", "-t", &self.session])
-            .status();
-    }
-}
+use support::{API_KEY, CARD, Fleet, tmux::Tmux};
 
 /// The alive-task figure of risk's row, if it carries the alert mark (`!`).
 fn risk_tasks_over_threshold(screen: &str) -> Option<u64> {
@@ -116,7 +39,7 @@ async fn top_shows_a_leaky_storm_live_in_an_80_by_24_terminal() {
         url("risk"),
         support::ADMIN_TOKEN
     );
-    let tmux = Tmux::start(&command);
+    let tmux = Tmux::start("leakstorm-top", 80, 24, &command);
     tmux.wait_for("the table", Duration::from_secs(10), |s| {
         s.contains("gateway")
     })

@@ -186,7 +186,11 @@ mod tests {
             &[("ledger", 8083), ("risk", 8082)],
         );
         assert!(text.contains("rule_files:\n  - \"/repo/prometheus/alerts.yml\""));
-        assert!(text.contains("- job_name: risk\n    static_configs: [{ targets: [\"127.0.0.1:8082\"] }]"));
+        assert!(
+            text.contains(
+                "- job_name: risk\n    static_configs: [{ targets: [\"127.0.0.1:8082\"] }]"
+            )
+        );
         assert!(text.contains("scrape_interval: 2s"));
     }
 }

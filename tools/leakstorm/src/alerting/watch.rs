@@ -137,9 +137,7 @@ impl AlertWatch {
                 let mut fired = record.lock().unwrap_or_else(PoisonError::into_inner);
                 for alert in firing {
                     let key = (alert.name().to_owned(), alert.service().to_owned());
-                    let seen = fired
-                        .iter()
-                        .any(|f| f.alert == key.0 && f.service == key.1);
+                    let seen = fired.iter().any(|f| f.alert == key.0 && f.service == key.1);
                     if seen || before.contains(&key) {
                         continue;
                     }

@@ -7,12 +7,7 @@ use std::{process::ExitCode, time::Duration};
 use clap::Args;
 
 use super::ServiceUrls;
-use crate::diagnose::{
-    Diagnosis, render,
-    rules::Ignore,
-    source::Source,
-    watcher::Watcher,
-};
+use crate::diagnose::{Diagnosis, render, rules::Ignore, source::Source, watcher::Watcher};
 
 /// The rules' resolution: one look every two seconds.
 const EVERY: Duration = Duration::from_secs(2);

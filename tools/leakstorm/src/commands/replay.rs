@@ -37,6 +37,10 @@ pub struct ReplayArgs {
     /// Jaeger UI/API (or the embedded trace store).
     #[arg(long, default_value = "http://127.0.0.1:16686")]
     pub jaeger_url: String,
+    /// Compose only: the Prometheus that evaluates the alert rules (the native fleet starts its
+    /// own where one is installed). Its alerts go into each scenario's `alerts_fired`.
+    #[arg(long, env = "PROMETHEUS_URL", default_value = "http://127.0.0.1:9090")]
+    pub prometheus_url: String,
     #[command(flatten)]
     pub admin: AdminArgs,
 
@@ -131,6 +135,18 @@ fn profile(name: &str) -> Profile {
             leaky_recovery_s: 300,
             fixed_recovery_s: 20,
         },
+    }
+}
+
+/// The compose fleet's Prometheus, if it answers (else the report says no alerts were read,
+/// rather than that none fired).
+async fn reachable(url: &str) -> Option<String> {
+    match crate::alerting::PrometheusClient::new(url).alerts().await {
+        Ok(_) => Some(url.to_owned()),
+        Err(e) => {
+            eprintln!("leakstorm: no alerts recorded: {e:#}");
+            None
+        }
     }
 }
 
@@ -243,6 +259,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             risk: url("risk"),
             jaeger: fleet.jaeger_url(),
             admin_token: args.admin.admin_token.clone(),
+            prometheus: fleet.prometheus_url(),
         };
         (Some(fleet), endpoints)
     } else {
@@ -252,6 +269,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
             risk: args.urls.risk_url.clone(),
             jaeger: args.jaeger_url.clone(),
             admin_token: args.admin.admin_token.clone(),
+            prometheus: reachable(&args.prometheus_url).await,
         };
         (None, endpoints)
     };

@@ -15,6 +15,10 @@ pub struct ScenarioArgs {
     /// Switch it to this mode; without it, print its mode.
     #[arg(value_parser = ["leaky", "fixed"])]
     pub mode: Option<String>,
+    /// Print the scenarios and the services that host them as JSON, without asking a fleet
+    /// (`[{"scenario", "host"}]`: what the rehearsal reads instead of a copy of the list).
+    #[arg(long, conflicts_with_all = ["scenario", "mode"])]
+    pub catalog: bool,
     #[command(flatten)]
     pub urls: ServiceUrls,
     #[command(flatten)]
@@ -22,6 +26,14 @@ pub struct ScenarioArgs {
 }
 
 pub async fn run(args: ScenarioArgs) -> anyhow::Result<()> {
+    if args.catalog {
+        let catalog: Vec<serde_json::Value> = Scenario::ALL
+            .iter()
+            .map(|s| serde_json::json!({ "scenario": s, "host": s.host() }))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&catalog)?);
+        return Ok(());
+    }
     let client = ScenarioClient::new(args.urls.services(), &args.admin.admin_token)?;
     let Some(name) = args.scenario else {
         for (scenario, mode) in client.snapshot().await? {

@@ -125,7 +125,9 @@ fn print_urls(fleet: &NativeFleet, run_dir: &std::path::Path) {
         }
     }
     match fleet.prometheus_status() {
-        PrometheusStatus::Running(url) => println!("  Prometheus {url}/alerts (leak alerts, prometheus/alerts.yml)"),
+        PrometheusStatus::Running(url) => {
+            println!("  Prometheus {url}/alerts (leak alerts, prometheus/alerts.yml)")
+        }
         PrometheusStatus::NotWanted => println!("  Prometheus off (--no-prometheus)"),
         PrometheusStatus::NotInstalled => println!("  Prometheus not found: {INSTALL_HINT}"),
         PrometheusStatus::Failed(why) => println!("  Prometheus did not start: {why}"),

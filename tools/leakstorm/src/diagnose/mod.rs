@@ -138,7 +138,8 @@ fn persistent(observations: &[Observation], ignore: &Ignore) -> Vec<Finding> {
             first -= 1;
         }
         let seen_s = observations[n - 1].t - observations[first].t;
-        finding.since_s = (seen_s.max(onset_hint(&observations[n - 1], finding)) * 10.0).round() / 10.0;
+        finding.since_s =
+            (seen_s.max(onset_hint(&observations[n - 1], finding)) * 10.0).round() / 10.0;
     }
     held
 }
@@ -155,3 +156,6 @@ fn onset_hint(now: &Observation, finding: &Finding) -> f64 {
         _ => 0.0,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -187,9 +187,7 @@ fn held_connection(w: &Window<'_>, service: &str, app_alive: f64) -> Option<Find
             format!(
                 "connections held {hold:.2} s (p99 over the last minute): kept across a slow await"
             ),
-            format!(
-                "{app_alive:.0} tasks of its own alive: no task pile-up holds the connections"
-            ),
+            format!("{app_alive:.0} tasks of its own alive: no task pile-up holds the connections"),
         ],
     ))
 }
@@ -253,7 +251,10 @@ mod tests {
             "hyper-util-*/src/rt/tokio.rs:*",
             "hyper-util-0.1.17/src/rt/tokio.rs:127"
         ));
-        assert!(glob_match("crates/kit/src/server.rs:*", "crates/kit/src/server.rs:112"));
+        assert!(glob_match(
+            "crates/kit/src/server.rs:*",
+            "crates/kit/src/server.rs:112"
+        ));
         assert!(!glob_match(
             "crates/kit/src/server.rs:*",
             "services/payments/src/lease.rs:95"

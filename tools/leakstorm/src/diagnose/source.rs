@@ -22,7 +22,10 @@ pub enum Source {
     /// `(service, base URL)`: `GET {url}/metrics`.
     Scrape(Vec<(String, String)>),
     /// A Prometheus scraping the services (each service is a `job`).
-    Prometheus { url: String, read_until: Option<f64> },
+    Prometheus {
+        url: String,
+        read_until: Option<f64>,
+    },
 }
 
 pub fn unix_now() -> f64 {

@@ -35,7 +35,9 @@ impl<'a> Window<'a> {
     /// The observations of the last `secs` seconds.
     fn last(&self, secs: f64) -> impl Iterator<Item = &'a Observation> {
         let since = self.now().t - secs;
-        self.observations.iter().filter(move |o| o.t >= since - 0.001)
+        self.observations
+            .iter()
+            .filter(move |o| o.t >= since - 0.001)
     }
 
     /// Per-second increase of a counter over the last `secs` (`rate`), if two observations span

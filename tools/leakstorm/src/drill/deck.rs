@@ -57,6 +57,10 @@ mod tests {
             assert_eq!(cards, deal(seed, 7), "the same seed deals the same order");
         }
         assert_ne!(deal(1, 7), deal(2, 7), "another seed, another order");
-        assert_eq!(deal(3, 10)[..7], deal(3, 7)[..], "more rounds start a second deck");
+        assert_eq!(
+            deal(3, 10)[..7],
+            deal(3, 7)[..],
+            "more rounds start a second deck"
+        );
     }
 }

@@ -99,15 +99,15 @@ pub fn markdown(report: &DrillReport) -> String {
             alerts
         );
     }
-    let kinds: Vec<Option<Scenario>> = Scenario::ALL
-        .into_iter()
-        .map(Some)
-        .chain([None])
-        .collect();
+    let kinds: Vec<Option<Scenario>> = Scenario::ALL.into_iter().map(Some).chain([None]).collect();
     let _ = writeln!(
         md,
         "\n## Confusion matrix (rows: truth, columns: answer)\n\n| truth \\ answer | {} |\n|---|{}",
-        kinds.iter().map(|k| kind(*k)).collect::<Vec<_>>().join(" | "),
+        kinds
+            .iter()
+            .map(|k| kind(*k))
+            .collect::<Vec<_>>()
+            .join(" | "),
         "---:|".repeat(kinds.len())
     );
     for truth in &kinds {
@@ -119,7 +119,11 @@ pub fn markdown(report: &DrillReport) -> String {
                     .iter()
                     .filter(|r| r.truth.scenario == *truth && r.answer.scenario == *answer)
                     .count();
-                if n == 0 { "·".to_owned() } else { n.to_string() }
+                if n == 0 {
+                    "·".to_owned()
+                } else {
+                    n.to_string()
+                }
             })
             .collect();
         let _ = writeln!(md, "| {} | {} |", kind(*truth), cells.join(" | "));

@@ -226,7 +226,10 @@ fn announce(config: &DrillConfig, number: usize, fleet: &NativeFleet, human: boo
         "\n=== Round {number} of {} ===\nThe storm is running ({} s at {} payments/s). Something may be leaking, or nothing.",
         config.rounds, config.storm.seconds, config.storm.rate
     );
-    println!("Look at the signals: gateway {}", fleet.url("gateway").unwrap_or_default());
+    println!(
+        "Look at the signals: gateway {}",
+        fleet.url("gateway").unwrap_or_default()
+    );
     if let Some(url) = fleet.prometheus_url() {
         println!("  Prometheus {url}/alerts");
     }
@@ -268,7 +271,11 @@ fn reveal(record: &RoundRecord, auto: bool) {
         mark(s.service),
         mark(s.kind),
         mark(s.site),
-        if s.false_alarm { " — a false alarm" } else { "" },
+        if s.false_alarm {
+            " — a false alarm"
+        } else {
+            ""
+        },
         match s.alerts {
             Some(ok) => format!(
                 "\n    alerts: {} ({})",
@@ -282,7 +289,11 @@ fn reveal(record: &RoundRecord, auto: bool) {
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
-                if ok { "exactly the truth's" } else { "NOT exactly the truth's" }
+                if ok {
+                    "exactly the truth's"
+                } else {
+                    "NOT exactly the truth's"
+                }
             ),
             None => String::new(),
         }

@@ -148,12 +148,23 @@ mod tests {
 
     #[test]
     fn a_round_is_scored_field_by_field() {
-        let truth = claim(Scenario::OrphanedLoop, "payments", "services/payments/src/lease.rs:95");
+        let truth = claim(
+            Scenario::OrphanedLoop,
+            "payments",
+            "services/payments/src/lease.rs:95",
+        );
         let right = RoundScore::judge(&truth, &truth.clone(), None);
         assert!(right.right() && right.site == Some(true));
-        let wrong_kind = claim(Scenario::DetachedSpawn, "payments", "services/payments/src/lease.rs:95");
+        let wrong_kind = claim(
+            Scenario::DetachedSpawn,
+            "payments",
+            "services/payments/src/lease.rs:95",
+        );
         let score = RoundScore::judge(&truth, &wrong_kind, None);
-        assert_eq!((score.detection, score.kind, score.site), (true, Some(false), Some(true)));
+        assert_eq!(
+            (score.detection, score.kind, score.site),
+            (true, Some(false), Some(true))
+        );
         assert!(!score.right());
         let missed = RoundScore::judge(&truth, &Claim::default(), None);
         assert!(missed.missed && !missed.right());
@@ -161,7 +172,11 @@ mod tests {
         assert!(alarm.false_alarm && !alarm.right() && alarm.kind.is_none());
         assert!(RoundScore::judge(&Claim::default(), &Claim::default(), None).right());
         // A resource leak is not scored on its site.
-        let held = claim(Scenario::HeldConnection, "ledger", "ledger's connection pool");
+        let held = claim(
+            Scenario::HeldConnection,
+            "ledger",
+            "ledger's connection pool",
+        );
         let other_words = claim(Scenario::HeldConnection, "ledger", "the pool");
         assert!(RoundScore::judge(&held, &other_words, None).right());
     }
@@ -171,12 +186,29 @@ mod tests {
         let truth = claim(Scenario::DetachedSpawn, "risk", "x:1");
         let own = fired("DetachedTaskLeak", "risk", Some("detached-spawn"));
         let heap = fired("HeapGrowthToLimit", "risk", None);
-        let cross = fired("DbPoolExhaustedByHeldConnections", "risk", Some("held-connection"));
+        let cross = fired(
+            "DbPoolExhaustedByHeldConnections",
+            "risk",
+            Some("held-connection"),
+        );
         assert!(alerts_match(&truth, &[own.clone(), heap.clone()]));
         assert!(!alerts_match(&truth, &[own.clone(), cross]));
-        assert!(!alerts_match(&truth, &[heap.clone()]), "its own alert must fire");
-        assert!(!alerts_match(&truth, &[fired("DetachedTaskLeak", "payments", Some("detached-spawn"))]));
+        assert!(
+            !alerts_match(&truth, &[heap.clone()]),
+            "its own alert must fire"
+        );
+        assert!(!alerts_match(
+            &truth,
+            &[fired(
+                "DetachedTaskLeak",
+                "payments",
+                Some("detached-spawn")
+            )]
+        ));
         assert!(alerts_match(&Claim::default(), &[]));
-        assert!(!alerts_match(&Claim::default(), &[heap]), "a control fires nothing");
+        assert!(
+            !alerts_match(&Claim::default(), &[heap]),
+            "a control fires nothing"
+        );
     }
 }

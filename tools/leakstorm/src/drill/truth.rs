@@ -109,7 +109,10 @@ mod tests {
             if truth.has_spawn_site() {
                 let (file, line) = site.rsplit_once(':').expect("file:line");
                 let text = std::fs::read_to_string(repo.join(file)).expect("source");
-                let spawn = text.lines().nth(line.parse::<usize>().unwrap() - 1).unwrap();
+                let spawn = text
+                    .lines()
+                    .nth(line.parse::<usize>().unwrap() - 1)
+                    .unwrap();
                 assert!(spawn.contains("spawn("), "{site}: {spawn}");
             }
         }

@@ -34,7 +34,11 @@ use futures::{StreamExt as _, stream};
 use kit::scenarios::Scenario;
 use serde::Serialize;
 
-use crate::{jaeger::JaegerClient, scenarios::ScenarioClient};
+use crate::{
+    alerting::{FiredAlert, PrometheusClient},
+    jaeger::JaegerClient,
+    scenarios::ScenarioClient,
+};
 use k6::K6Results;
 use phases::PhaseRun;
 use report::{PhaseReport, Thresholds, Verdict, detected_after, latency, moments};
@@ -75,6 +79,8 @@ pub struct Endpoints {
     pub risk: String,
     pub jaeger: String,
     pub admin_token: String,
+    /// A Prometheus evaluating `prometheus/alerts.yml` (the native fleet's, or compose's).
+    pub prometheus: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +140,9 @@ pub struct ScenarioReport {
     pub phases: Vec<PhaseReport>,
     pub verdict: Verdict,
     pub signal: SignalReport,
+    /// Alerts the real Prometheus fired from the leaky storm's start until the fix went on, with
+    /// seconds after the storm began (`null` where no Prometheus ran).
+    pub alerts_fired: Option<Vec<FiredAlert>>,
 }
 
 /// The whole replay. `phases` and `verdict` are the first scenario's (the incident's, for
@@ -180,6 +189,7 @@ pub async fn run(
     let jaeger = JaegerClient::new(&endpoints.jaeger);
     let scraper = Scraper::new(endpoints.services.clone(), clock);
     let sampler = Sampler::start(scraper.clone());
+    let prometheus = endpoints.prometheus.as_deref().map(PrometheusClient::new);
     let cx = phases::Context {
         config: &config,
         endpoints: &endpoints,
@@ -189,11 +199,15 @@ pub async fn run(
         sampler: &sampler,
         switches: &switches,
         alert_tasks: thresholds.alert_tasks,
+        prometheus: prometheus.as_ref(),
     };
     let mut replayed: Vec<(ScenarioSpec, Vec<PhaseRun>)> = Vec::new();
+    let mut alerts: Vec<Option<Vec<FiredAlert>>> = Vec::new();
     for &scenario in &config.scenarios {
         let spec = ScenarioSpec::of(scenario, config.deep_share, config.leaky_recovery_s);
-        replayed.push((spec, phases::run(&spec, &cx).await?));
+        let run = phases::run(&spec, &cx).await?;
+        replayed.push((spec, run.phases));
+        alerts.push(run.alerts_fired);
     }
     let samples = sampler.stop().await;
     // The last recovery ended once the leaked work had run out, so every trace is complete now;
@@ -212,7 +226,7 @@ pub async fn run(
 
     let mut scenarios = Vec::new();
     let mut slowest = Vec::new();
-    for (spec, runs) in &replayed {
+    for ((spec, runs), alerts_fired) in replayed.iter().zip(alerts) {
         let phases: Vec<PhaseReport> = runs
             .iter()
             .map(|run| phase_report(run, &samples, spec, &thresholds))
@@ -221,7 +235,9 @@ pub async fn run(
             runs.iter()
                 .flat_map(|run| slowest_requests(run, &endpoints.jaeger)),
         );
-        scenarios.push(scenario_report(spec, phases, &thresholds));
+        let mut report = scenario_report(spec, phases, &thresholds);
+        report.alerts_fired = alerts_fired;
+        scenarios.push(report);
     }
     let first = scenarios.first().context("no scenario was replayed")?;
     let verdict = Verdict {
@@ -290,6 +306,7 @@ fn scenario_report(
         phases,
         verdict,
         signal,
+        alerts_fired: None,
     }
 }
 

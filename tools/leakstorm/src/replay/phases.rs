@@ -17,7 +17,10 @@ use super::{
     sampler::{Sample, Sampler, Scraper},
     scenario::ScenarioSpec,
 };
-use crate::scenarios::ScenarioClient;
+use crate::{
+    alerting::{AlertWatch, FiredAlert, PrometheusClient},
+    scenarios::ScenarioClient,
+};
 
 pub struct PhaseSpec {
     pub name: &'static str,
@@ -49,10 +52,20 @@ pub struct Context<'a> {
     pub sampler: &'a Sampler,
     pub switches: &'a ScenarioClient,
     pub alert_tasks: u64,
+    /// The fleet's Prometheus, whose alerts are recorded from the leaky storm's start to the
+    /// switch to the fixed mode.
+    pub prometheus: Option<&'a PrometheusClient>,
+}
+
+/// One scenario's phases, and the alerts that fired during its leaky storm and recovery
+/// (`None` without a Prometheus).
+pub struct ScenarioRun {
+    pub phases: Vec<PhaseRun>,
+    pub alerts_fired: Option<Vec<FiredAlert>>,
 }
 
 /// Runs `spec`'s phases; every other scenario is kept in its fixed mode meanwhile.
-pub async fn run(spec: &ScenarioSpec, cx: &Context<'_>) -> anyhow::Result<Vec<PhaseRun>> {
+pub async fn run(spec: &ScenarioSpec, cx: &Context<'_>) -> anyhow::Result<ScenarioRun> {
     for other in Scenario::ALL.into_iter().filter(|s| *s != spec.scenario) {
         cx.switches.set(other, Mode::Fixed).await?;
     }
@@ -79,7 +92,15 @@ pub async fn run(spec: &ScenarioSpec, cx: &Context<'_>) -> anyhow::Result<Vec<Ph
         .unwrap_or_default();
     let mut runs: Vec<PhaseRun> = Vec::new();
     let mut current = None;
+    let mut alerts = None;
+    let mut alerts_fired = None;
     for (name, mode, load, length) in phases {
+        if current == Some(Mode::Leaky)
+            && mode == Mode::Fixed
+            && let Some(watch) = alerts.take()
+        {
+            alerts_fired = Some(AlertWatch::stop(watch).await);
+        }
         let phase = PhaseSpec {
             name,
             mode,
@@ -99,6 +120,11 @@ pub async fn run(spec: &ScenarioSpec, cx: &Context<'_>) -> anyhow::Result<Vec<Ph
         cx.sampler.set_phase(name, phase.length, spec.host());
         cx.sampler.record(cx.scraper.scrape_all().await);
         let start_s = cx.scraper.elapsed();
+        if name == "leaky_storm"
+            && let Some(prometheus) = cx.prometheus
+        {
+            alerts = Some(AlertWatch::start(prometheus.clone(), Instant::now()).await);
+        }
         let watch = (load.is_some() && name.ends_with("storm")).then(|| {
             root_cause::RootCauseWatch::start(
                 host_url.clone(),
@@ -137,7 +163,10 @@ pub async fn run(spec: &ScenarioSpec, cx: &Context<'_>) -> anyhow::Result<Vec<Ph
             root_cause,
         });
     }
-    Ok(runs)
+    Ok(ScenarioRun {
+        phases: runs,
+        alerts_fired,
+    })
 }
 
 fn announce(spec: &ScenarioSpec, phase: &PhaseSpec) {

@@ -64,6 +64,22 @@ pub fn render(report: &Report) -> String {
             s.scenario, s.signal.root_cause
         );
     }
+    let _ = writeln!(
+        md,
+        "\n### Alerts the real Prometheus fired (leaky storm and recovery)\n"
+    );
+    for s in &report.scenarios {
+        let fired = match &s.alerts_fired {
+            None => "not recorded (no Prometheus)".to_owned(),
+            Some(alerts) if alerts.is_empty() => "none".to_owned(),
+            Some(alerts) => alerts
+                .iter()
+                .map(|a| format!("`{}` for {} at +{:.0} s", a.alert, a.service, a.after_s))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let _ = writeln!(md, "- **{}**: {fired}", s.scenario);
+    }
     if report.scenarios.len() > 1 {
         let _ = writeln!(md, "\n### Charts\n");
         for s in &report.scenarios {

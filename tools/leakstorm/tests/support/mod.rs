@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod tmux;
+
 use std::time::Duration;
 
 use kit::testing::TestDatabase;

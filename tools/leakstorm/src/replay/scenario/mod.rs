@@ -49,8 +49,11 @@ impl ScenarioSpec {
             Scenario::BlockingPileup => (base_deep_share, 0.0, base_recovery_s + 15),
             // Every payment is screened, no deep scoring in the way.
             Scenario::HeldConnection => (0.0, 1.0, 15),
-            // Every payment queues an event / takes a lease; nothing else needed.
-            Scenario::UnboundedQueue | Scenario::OrphanedLoop => (0.0, 0.0, 15),
+            // Every payment queues an event; nothing else needed.
+            Scenario::UnboundedQueue => (0.0, 0.0, 15),
+            // Every payment takes a lease; the loops leak on the path of payments that end in
+            // review, which deep-scored payments do (fixed-mode deep scoring out of budget).
+            Scenario::OrphanedLoop => (base_deep_share, 0.0, 15),
         };
         Self {
             scenario,
@@ -157,9 +160,11 @@ impl ScenarioSpec {
                 }
             }
             Scenario::OrphanedLoop => {
+                // The loops of the payments that ended off the money path (about the deep
+                // share of them) never end; the others do.
                 let orphans = leaky_recovery.signal.end as f64;
-                if orphans < requests / 2.0 {
-                    leak.push(format!("{orphans} renewal loops still ran after the leaky storm's {} payments and a quiet recovery (needed half)", leaky.requests));
+                if orphans < requests / 10.0 {
+                    leak.push(format!("{orphans} renewal loops still ran after the leaky storm's {} payments and a quiet recovery (needed a tenth: raise --deep-share, whose payments end in review)", leaky.requests));
                 }
                 if f.left() > 5 {
                     fix.push(format!(
