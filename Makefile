@@ -83,6 +83,15 @@ native: build ## Run the whole fleet without Docker: Postgres, Jaeger UI on :166
 top: build ## The incident live in a terminal: heap, tasks, latency, pools, spawn sites per service (native or Docker fleet)
 	target/debug/leakstorm top
 
+.PHONY: diagnose
+diagnose: build ## Which leak is it: kind, service and spawn site from the running fleet's signals (native or Docker)
+	target/debug/leakstorm diagnose
+
+.PHONY: drill
+drill: preflight_for := drill
+drill: build ## A game day: hidden leaks (or none) on fresh native fleets; answer at the prompt (AUTO=1: diagnose answers; SEED=n)
+	target/debug/leakstorm drill $(if $(SEED),--seed $(SEED)) $(if $(AUTO),--auto)
+
 .PHONY: smoke
 smoke: ## A handful of payments through the running fleet, with checks (k6)
 	$(preflight) smoke

@@ -107,6 +107,11 @@ check_schemathesis() {
     || need "st (schemathesis): pip install schemathesis==4.32.5 (no root needed with --user or in a venv) | pipx install schemathesis"
 }
 
+check_prometheus_note() {
+  command -v prometheus >/dev/null 2>&1 || [[ -n ${PROMETHEUS_BIN:-} ]] \
+    || note "prometheus is not installed: the fleet runs without it, but the leak alerts (prometheus/alerts.yml) are then evaluated by nobody: sudo apt-get install prometheus | sudo dnf install golang-github-prometheus | brew install prometheus"
+}
+
 case $target in
   build) check_rust; check_protoc ;;
   test) check_rust; check_nextest; check_protoc; check_postgres_for_tests ;;
@@ -114,8 +119,10 @@ case $target in
     check_rust; check_protoc; check_postgres_for_fleet
     command -v k6 >/dev/null 2>&1 \
       || note "k6 is not installed: the fleet runs without it, but its load (k6 run k6/smoke.js, k6/storm.js) needs it: $k6_install"
+    check_prometheus_note
     ;;
   replay-native | replay-quick | bench | chaos) check_rust; check_protoc; check_postgres_for_fleet; check_k6 ;;
+  drill) check_rust; check_protoc; check_postgres_for_fleet; check_k6; check_prometheus_note ;;
   soak-traces) check_rust; check_protoc; check_postgres_for_fleet; check_k6; check_python ;;
   fuzz) check_rust; check_protoc; check_postgres_for_fleet; check_schemathesis ;;
   smoke) check_k6 ;;

@@ -36,7 +36,7 @@ case $1 in
     echo "error: no such command: \`nextest\`" >&2; exit 101 ;;
 esac'
   shim "$1" cargo-nextest 'echo "cargo-nextest 0.9.100"'
-  for t in protoc k6 python3 st; do shim "$1" "$t"; done
+  for t in protoc k6 python3 st prometheus; do shim "$1" "$t"; done
 }
 
 # docker whose behaviour files in $work/docker decide: engine (it answers), image (present
@@ -238,13 +238,20 @@ rm -f "$bin/docker"
 echo "# preflight.sh: the other targets"
 toolbox "$bin"
 pg_server "$bin"
-for t in build native replay-native replay-quick bench chaos soak-traces fuzz smoke; do
+for t in build native replay-native replay-quick bench chaos soak-traces fuzz smoke drill; do
   check "$t: everything there, silent" 0 "" "$preflight" "$t"
 done
+rm "$bin/prometheus"
+prometheus_how="sudo apt-get install prometheus | sudo dnf install golang-github-prometheus | brew install prometheus"
+for t in native drill; do
+  check "$t without prometheus: starts, with a note" 0 "note: prometheus is not installed: the fleet runs without it, but the leak alerts (prometheus/alerts.yml) are then evaluated by nobody: $prometheus_how" \
+    "$preflight" "$t"
+done
+shim "$bin" prometheus
 rm "$bin/k6"
 check "native without k6: starts, with a note" 0 "note: k6 is not installed: the fleet runs without it, but its load (k6 run k6/smoke.js, k6/storm.js) needs it: $k6_how" \
   "$preflight" native
-for t in replay-native replay-quick bench chaos smoke; do
+for t in replay-native replay-quick bench chaos smoke drill; do
   check "$t without k6" 1 "$(header "$t" "1 thing is missing")
   k6: $k6_how" "$preflight" "$t"
 done

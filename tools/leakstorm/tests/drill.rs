@@ -38,7 +38,13 @@ async fn a_person_plays_a_round_at_the_prompt_and_gets_the_reveal_and_the_score(
         repo.join("k6").display(),
         repo.display(),
     );
-    let tmux = Tmux::start("leakstorm-drill", 100, 40, &command);
+    // The terminal stays open once the drill exits, so that its last screen can be read.
+    let tmux = Tmux::start(
+        "leakstorm-drill",
+        100,
+        40,
+        &format!("{command}; echo \"drill exited $?\"; sleep 120"),
+    );
     let screen = tmux
         .wait_for("the round's prompt", Duration::from_secs(60), |s| {
             s.contains("answer>")
@@ -66,9 +72,12 @@ async fn a_person_plays_a_round_at_the_prompt_and_gets_the_reveal_and_the_score(
     .await;
     let screen = tmux
         .wait_for("the reveal and the score", Duration::from_secs(60), |s| {
-            s.contains("Score: 1 of 1 rounds right")
+            s.contains("drill exited")
         })
         .await;
+    let screen = tmux.history(200);
+    assert!(screen.contains("drill exited 0"), "{screen}");
+    assert!(screen.contains("Score: 1 of 1 rounds right"), "{screen}");
     eprintln!("{screen}");
     assert!(
         screen.contains("--- round 1: the truth was held-connection in ledger"),
@@ -97,7 +106,11 @@ async fn a_person_plays_a_round_at_the_prompt_and_gets_the_reveal_and_the_score(
     );
     assert_eq!(round["answer"]["scenario"], "held-connection");
     assert_eq!(round["answer"]["service"], "ledger");
-    assert!(round["seconds_to_answer"].as_f64().is_some_and(|t| t > 0.0));
+    assert!(
+        round["seconds_to_answer"]
+            .as_f64()
+            .is_some_and(|t| t >= 0.0)
+    );
     assert_eq!(json["score"]["right"], 1);
     assert!(
         std::fs::read_to_string(written.join("drill.md"))

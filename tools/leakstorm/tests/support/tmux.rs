@@ -42,6 +42,24 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with up to `lines` lines of scrollback above it.
+    pub fn history(&self, lines: u32) -> String {
+        let start = format!("-{lines}");
+        let out = Command::new("tmux")
+            .args([
+                "capture-pane",
+                "-p",
+                "-J",
+                "-S",
+                &start,
+                "-t",
+                &self.session,
+            ])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     pub fn keys(&self, keys: &str) {
         Command::new("tmux")
             .args(["send-keys", "-t", &self.session, keys])
