@@ -58,7 +58,7 @@ check-taskleak: ## taskleak as crates.io will see it: package, docs without warn
 	  forbidden=$$(echo "$$deps" | grep -xE 'actix-web|axum|sqlx|opentelemetry.*|reqwest|tikv-jemallocator|tracing-opentelemetry' || true); \
 	  if [ -n "$$forbidden" ]; then echo "taskleak's default features pull in: $$forbidden" >&2; exit 1; fi
 	# Built without --cfg tokio_unstable (its own target directory): it must say it cannot see tasks.
-	RUSTFLAGS= CARGO_TARGET_DIR=target/uninstrumented $(CARGO) test -p taskleak-uninstrumented
+	RUSTFLAGS= RUSTDOCFLAGS= CARGO_TARGET_DIR=target/uninstrumented $(CARGO) test -p taskleak-uninstrumented
 
 .PHONY: lint
 lint: ## rustfmt check and clippy with warnings denied (includes the no-detached-spawn guard)
