@@ -161,8 +161,12 @@ pub async fn deliver(mut queues: Queues, webhooks: Webhooks, shutdown: Cancellat
         };
         webhooks.metrics.queued.dec();
         webhooks.metrics.received.inc();
-        // The merchant's endpoint (simulated: it answers after its latency).
-        tokio::time::sleep(webhooks.settings.latency).await;
+        // The merchant's endpoint (simulated: it answers after its latency); shutdown does not
+        // wait for a slow merchant.
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(webhooks.settings.latency) => {}
+        }
         tracing::debug!(
             payment.id = %event.payment_id,
             status = event.status.as_str(),

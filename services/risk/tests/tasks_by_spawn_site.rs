@@ -105,7 +105,18 @@ async fn fixed_mode_the_same_load_leaves_no_site_with_tasks() {
     let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Fixed, Duration::from_secs(30)).await;
     risk.warm_up().await;
-    let _ = risk.storm(CALLERS, Duration::from_secs(1)).await;
+    let answers = risk.storm(CALLERS, Duration::from_secs(1)).await;
+    // The path this test vouches for ran: every request deep-scored, its shards spawned and
+    // cancelled at the deadline (not an empty census because nothing was spawned).
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.as_ref().is_ok_and(|a| a["path"] == "degraded")),
+        "{answers:?}"
+    );
+    let cancelled =
+        kit::testing::metric_value(&risk.metrics().await, "risk_deep_scoring_cancelled_total");
+    assert_eq!(cancelled, Some((CALLERS * SHARDS) as f64));
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let report = risk.debug_tasks(false).await;

@@ -70,11 +70,10 @@ async fn a_person_plays_a_round_at_the_prompt_and_gets_the_reveal_and_the_score(
         s.contains("answer recorded at +")
     })
     .await;
-    let screen = tmux
-        .wait_for("the reveal and the score", Duration::from_secs(60), |s| {
-            s.contains("drill exited")
-        })
-        .await;
+    tmux.wait_for("the drill's end", Duration::from_secs(60), |s| {
+        s.contains("drill exited")
+    })
+    .await;
     let screen = tmux.history(200);
     assert!(screen.contains("drill exited 0"), "{screen}");
     assert!(screen.contains("Score: 1 of 1 rounds right"), "{screen}");

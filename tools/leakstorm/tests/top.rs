@@ -101,3 +101,60 @@ async fn top_shows_a_leaky_storm_live_in_an_80_by_24_terminal() {
     assert!(!tmux.alive(), "q quits");
     fleet.stop().await;
 }
+
+/// The same storm with the fix on: risk's row never carries the alert mark, no spawn site in
+/// `deep_scoring.rs` piles up on screen, and the shards were there (cancelled at the deadline,
+/// counted in risk's own metrics): the quiet screen is the fix, not an empty storm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_stays_quiet_through_the_same_storm_with_the_fix_on() {
+    let fleet = Fleet::start(vec![
+        ("risk", "RISK_MODE", "fixed"),
+        ("risk", "RISK_SLOW_DEPENDENCY_MS", "20000"),
+        ("risk", "RISK_SLOW_DEPENDENCY_CAPACITY", "0"),
+    ])
+    .await;
+    let url = |name| fleet.fleet().url(name).expect("service URL");
+    let command = format!(
+        "{} top --gateway-url {} --payments-url {} --risk-url {} --ledger-url {} --admin-token {}",
+        env!("CARGO_BIN_EXE_leakstorm"),
+        url("gateway"),
+        url("payments"),
+        url("risk"),
+        url("ledger"),
+        support::ADMIN_TOKEN
+    );
+    let tmux = Tmux::start("leakstorm-top", 80, 24, &command);
+    tmux.wait_for("the table", Duration::from_secs(10), |s| {
+        s.contains("risk: FIXED")
+    })
+    .await;
+    let storm = (0..40).map(|_| fleet.pay(75_000));
+    let statuses: Vec<u16> = futures::future::join_all(storm)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    // A few refreshes after the storm.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let screen = tmux.screen();
+    eprintln!("{screen}");
+    assert!(screen.contains("risk: FIXED"), "{screen}");
+    assert_eq!(risk_tasks_over_threshold(&screen), None, "{screen}");
+    assert!(
+        !screen.contains("services/risk/src/deep_scoring.rs:"),
+        "no deep-scoring site holds tasks:\n{screen}"
+    );
+    let text = reqwest::get(format!("{}/metrics", url("risk")))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let cancelled = kit::testing::metric_value(&text, "risk_deep_scoring_cancelled_total");
+    assert!(
+        cancelled.is_some_and(|c| c >= 40.0),
+        "the deep path ran, its shards cancelled at the deadline: {cancelled:?}"
+    );
+    fleet.stop().await;
+}

@@ -42,6 +42,7 @@ fn up_command(run_dir: &std::path::Path, ports: &[u16]) -> Command {
         "--otlp-port",
         "--ui-port",
         "--postgres-port",
+        "--prometheus-port",
     ]
     .iter()
     .zip(ports)
@@ -56,29 +57,41 @@ fn up_command(run_dir: &std::path::Path, ports: &[u16]) -> Command {
 fn up_starts_the_fleet_and_sigterm_stops_everything_it_started() {
     let run_dir =
         std::env::temp_dir().join(format!("leakstorm-up-{}", uuid::Uuid::new_v4().simple()));
-    let ports = free_ports(7);
+    let ports = free_ports(8);
     let mut child = up_command(&run_dir, &ports)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("leakstorm up starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let started = Instant::now();
-    let mut printed = String::new();
-    while let Some(Ok(line)) = lines.next() {
-        printed.push_str(&line);
-        printed.push('\n');
-        if line.starts_with("Try:") {
-            break;
+    // Lines arrive on a thread of their own, so that a silent `leakstorm up` fails the test at
+    // its limit instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "fleet did not come up:\n{printed}"
-        );
+    });
+    let limit = Instant::now() + Duration::from_secs(120);
+    let mut printed = String::new();
+    loop {
+        let left = limit.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                printed.push_str(&line);
+                printed.push('\n');
+                if line.starts_with("Try:") {
+                    break;
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("fleet did not come up within 120 s (or its output ended):\n{printed}");
+            }
+        }
     }
-    assert!(printed.contains("leakstorm fleet is up"), "{printed}");
-    assert!(printed.contains(&format!("Jaeger UI http://127.0.0.1:{}", ports[5])));
-
     let get = |port: u16, path: &str| {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
         use std::io::{Read as _, Write as _};
@@ -91,6 +104,25 @@ fn up_starts_the_fleet_and_sigterm_stops_everything_it_started() {
         stream.read_to_string(&mut response).expect("read");
         response
     };
+    assert!(printed.contains("leakstorm fleet is up"), "{printed}");
+    assert!(printed.contains(&format!("Jaeger UI http://127.0.0.1:{}", ports[5])));
+    if std::process::Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        assert!(
+            printed.contains(&format!("Prometheus http://127.0.0.1:{}/alerts", ports[7])),
+            "{printed}"
+        );
+        assert!(
+            get(ports[7], "/api/v1/rules").contains("DetachedTaskLeak"),
+            "Prometheus evaluates the leak alerts"
+        );
+    } else {
+        assert!(printed.contains("Prometheus not found"), "{printed}");
+    }
+
     assert!(
         get(ports[0], "/readyz").starts_with("HTTP/1.1 200"),
         "gateway ready"
@@ -126,7 +158,7 @@ fn up_starts_the_fleet_and_sigterm_stops_everything_it_started() {
     }
     assert!(
         processes_mentioning(&run_dir.display().to_string()).is_empty(),
-        "no Postgres left running"
+        "no Postgres (nor Prometheus) left running"
     );
     let _ = std::fs::remove_dir_all(&run_dir);
 }
@@ -136,7 +168,7 @@ fn up_refuses_a_taken_port_with_a_clear_error() {
     let run_dir =
         std::env::temp_dir().join(format!("leakstorm-up-{}", uuid::Uuid::new_v4().simple()));
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let mut ports = free_ports(7);
+    let mut ports = free_ports(8);
     ports[0] = taken.local_addr().expect("addr").port();
     let output = up_command(&run_dir, &ports).output().expect("runs");
     assert!(!output.status.success());

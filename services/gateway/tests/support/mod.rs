@@ -33,6 +33,8 @@ pub struct FleetOptions {
     pub webhooks: payments::webhooks::WebhookSettings,
     pub screening_latency: Duration,
     pub ledger_connections: u32,
+    /// Where payments calls risk instead of the fleet's own (a risk that hangs, say).
+    pub risk_url: Option<String>,
 }
 
 impl Default for FleetOptions {
@@ -48,6 +50,7 @@ impl Default for FleetOptions {
             },
             screening_latency: Duration::from_millis(10),
             ledger_connections: 10,
+            risk_url: None,
         }
     }
 }
@@ -71,6 +74,20 @@ fn server_settings() -> ServerSettings {
 
 fn database(db: &TestDatabase) -> DatabaseSettings {
     db.settings()
+}
+
+/// A service that accepts connections and never answers: a hung dependency. It lives on a plain
+/// thread (no task of any runtime) until the process ends.
+pub fn black_hole() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    url
 }
 
 impl TestFleet {
@@ -123,7 +140,7 @@ impl TestFleet {
             payments::build(payments::config::Config {
                 server: server_settings(),
                 database: database(&db),
-                risk_url: risk.clone(),
+                risk_url: options.risk_url.clone().unwrap_or_else(|| risk.clone()),
                 ledger_url: ledger.clone(),
                 recovery: payments::recovery::RecoverySettings {
                     interval: Duration::from_secs(60),

@@ -194,7 +194,7 @@ mod tests {
         assert!(alerts_match(&truth, &[own.clone(), heap.clone()]));
         assert!(!alerts_match(&truth, &[own.clone(), cross]));
         assert!(
-            !alerts_match(&truth, &[heap.clone()]),
+            !alerts_match(&truth, std::slice::from_ref(&heap)),
             "its own alert must fire"
         );
         assert!(!alerts_match(

@@ -23,7 +23,11 @@ async fn the_newest_traces_are_kept_within_both_bounds_however_long_it_runs() {
             stats["traces"].as_u64().unwrap() <= MAX_TRACES,
             "round {round}: {stats}"
         );
-        assert!(stats["estimated_bytes"].as_u64() <= stats["max_bytes"].as_u64());
+        let (estimated, max) = (
+            stats["estimated_bytes"].as_u64().expect("estimated_bytes"),
+            stats["max_bytes"].as_u64().expect("max_bytes"),
+        );
+        assert!(estimated <= max, "round {round}: {stats}");
         let newest = harness
             .trace(sent - 1)
             .await

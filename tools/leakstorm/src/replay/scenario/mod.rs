@@ -235,7 +235,7 @@ impl ScenarioSpec {
             Scenario::OrphanedLoop => (
                 site,
                 format!(
-                    "tasks never end: their stop signal never arrives: {:+} alive tasks on {} over the leaky storm ({} at its peak), {:+} over the fixed storm (the leaky storm's loops run on until a restart), most of them spawned at {at}",
+                    "tasks that one exit path never stops: {:+} alive tasks on {} over the leaky storm ({} at its peak), {:+} over the fixed storm (the leaky storm's loops run on until a restart), most of them spawned at {at}",
                     l.left(),
                     self.host(),
                     l.peak,
