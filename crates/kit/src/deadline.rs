@@ -14,8 +14,7 @@ use tokio::time::Instant;
 
 use crate::error::json_error;
 
-/// Remaining budget in whole milliseconds, e.g. `x-request-budget-ms: 9850`.
-pub const BUDGET_HEADER: &str = "x-request-budget-ms";
+pub use contract::BUDGET_HEADER;
 
 /// A point in time after which nobody waits for the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

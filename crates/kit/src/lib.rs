@@ -15,6 +15,7 @@
 //! - [`tasks`]: task accounting by spawn site (tokio's `runtime.spawn` spans), guarded task
 //!   dumps, `GET /debug/tasks`, and tokio-console.
 //! - [`deadline`]: the request budget carried between services in a header.
+//! - [`idempotency`]: the required `Idempotency-Key` header as an extractor.
 //! - [`client`]: the traced HTTP client used for service-to-service calls.
 //! - [`healthcheck`]: the `healthcheck` subcommand every service binary answers.
 //! - [`scenarios`]: the leak scenarios' names, run-time mode switches and admin API.
@@ -29,6 +30,7 @@ pub mod db;
 pub mod deadline;
 pub mod error;
 pub mod healthcheck;
+pub mod idempotency;
 pub mod metrics;
 pub mod root_span;
 pub mod scenarios;

@@ -18,7 +18,7 @@ use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt as _, regis
 pub struct ServiceIdentity {
     pub name: &'static str,
     pub version: &'static str,
-    /// The port it listens on unless `PORT` says otherwise (see DESIGN.md).
+    /// The port it listens on unless `PORT` says otherwise (`contract::service::Service`).
     pub default_port: u16,
 }
 

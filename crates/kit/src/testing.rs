@@ -87,16 +87,10 @@ pub fn spawn_app(app: crate::server::Application) -> String {
     url
 }
 
-/// Scrapes one sample (`name` with no labels, or `name{labels}` verbatim) from a Prometheus
-/// text exposition.
+/// Scrapes one sample (`name` with no labels, or `name{labels}`) from a Prometheus text
+/// exposition, with the contract's one parser ([`contract::prom_text`]).
 pub fn metric_value(exposition: &str, series: &str) -> Option<f64> {
-    exposition
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .find_map(|line| {
-            let (name, value) = line.rsplit_once(' ')?;
-            (name == series).then(|| value.parse().ok()).flatten()
-        })
+    contract::prom_text::value(exposition, series)
 }
 
 /// The leak guard every fleet test takes first and verifies last: `taskleak`'s guard, ignoring

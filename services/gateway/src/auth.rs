@@ -2,9 +2,9 @@
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::StatusCode, web};
 use anyhow::Context as _;
+use contract::payments::MerchantId;
 use futures::future::LocalBoxFuture;
 use kit::{db::Db, db_span, error::ApiError, impl_response_error};
-use payments::types::MerchantId;
 use sha2::{Digest as _, Sha256};
 use tracing::Instrument as _;
 

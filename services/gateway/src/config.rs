@@ -1,5 +1,6 @@
 //! Gateway configuration from the environment.
 
+use contract::service::Service;
 use std::time::Duration;
 
 use kit::config::{ConfigError, DatabaseSettings, ServerSettings, env_millis, env_or};
@@ -26,7 +27,7 @@ impl Config {
         Ok(Self {
             server: ServerSettings::from_env(crate::IDENTITY.default_port)?,
             database: DatabaseSettings::from_env(10)?,
-            payments_url: env_or("PAYMENTS_URL", "http://127.0.0.1:8081".to_owned())?,
+            payments_url: env_or("PAYMENTS_URL", Service::Payments.local_url())?,
             upstream_timeout: env_millis("UPSTREAM_TIMEOUT_MS", Duration::from_secs(10))?,
             demo_api_key: env_or("DEMO_API_KEY", "sk_test_leakstorm_demo".to_owned())?,
             demo_merchant_id: env_or("DEMO_MERCHANT_ID", "merchant_demo".to_owned())?,

@@ -8,29 +8,31 @@
 //! - [`types`]: the public request types.
 //! - [`card`]: card number and CVC newtypes that never print or travel.
 //! - [`openapi`]: the OpenAPI 3 document served at `/openapi.json`.
+//! - [`payments_client`]: payments as the gateway calls it (the contract's wire types).
 //! - [`config`]: settings from the environment.
 
 pub mod auth;
 pub mod card;
 pub mod config;
 pub mod openapi;
+pub mod payments_client;
 pub mod server;
 pub mod types;
 
 use actix_web::web;
 use anyhow::Context as _;
+use contract::payments::MerchantId;
 use kit::{
     db::Db,
     metrics::Metrics,
     server::{Application, Platform},
     telemetry::ServiceIdentity,
 };
-use payments::types::MerchantId;
 
 pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: "gateway",
+    name: contract::service::Service::Gateway.name(),
     version: env!("CARGO_PKG_VERSION"),
-    default_port: 8080,
+    default_port: contract::service::Service::Gateway.default_port(),
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -47,7 +49,7 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
     keys.register(&config.demo_api_key, &demo_merchant, "demo")
         .await?;
     let gateway = web::Data::new(server::Gateway {
-        payments: payments::client::PaymentsClient::new(&config.payments_url)?,
+        payments: payments_client::PaymentsClient::new(&config.payments_url)?,
         upstream_timeout: config.upstream_timeout,
         fingerprint_key: config.card_fingerprint_key.into_bytes(),
         openapi: openapi::document(),

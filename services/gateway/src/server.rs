@@ -3,20 +3,19 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
+use contract::payments::{CardSummary, CreatePayment, Payment, REPLAYED_HEADER};
 use kit::error::ErrorEnvelope;
+use kit::idempotency::IdempotencyKeyHeader;
 use kit::{
     client::UpstreamError,
     deadline::Deadline,
     error::{ApiError, json_error},
 };
-use payments::{
-    client::PaymentsClient,
-    types::{CardSummary, CreatePayment, IdempotencyKey, Payment, REPLAYED_HEADER},
-};
 use uuid::Uuid;
 
 use crate::{
     auth::{ApiKeys, Merchant},
+    payments_client::PaymentsClient,
     types::{PaymentMethod, PaymentRequest},
 };
 
@@ -150,7 +149,7 @@ impl actix_web::ResponseError for GatewayError {
 #[tracing::instrument(name = "create payment", skip_all, fields(merchant.id = %merchant.0.as_str()))]
 pub(crate) async fn create_payment(
     merchant: Merchant,
-    key: IdempotencyKey,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     gateway: web::Data<Gateway>,
     request: web::Json<PaymentRequest>,
 ) -> Result<HttpResponse, GatewayError> {

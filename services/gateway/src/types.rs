@@ -1,7 +1,7 @@
 //! The gateway's public request types.
 
-use ledger::money::{Amount, Currency};
-use payments::types::{CustomerId, MerchantId};
+use contract::money::{Amount, Currency};
+use contract::payments::{CustomerId, MerchantId};
 use serde::Deserialize;
 
 use crate::card::{CardNumber, Cvc};

@@ -2,22 +2,20 @@
 //! recorded once per payment (idempotent by payment id); postings are append-only.
 //!
 //! Module map:
-//! - [`money`]: `Amount` and `Currency`, parsed at the boundary (shared with payments and gateway).
-//! - [`types`]: API types shared by the server and the typed client.
+//! - [`money`], [`types`]: `Amount` and `Currency`, and the API's types — the contract's
+//!   ([`contract::money`], [`contract::ledger`]), which callers take without this server.
 //! - [`store`]: transfers and postings in the `ledger` schema.
 //! - [`screening`]: compliance screening of large transfers — a pooled connection held across a
 //!   slow call, and its fix (scenario `held-connection`).
 //! - [`server`]: HTTP routes and their error enum.
-//! - [`client`]: the typed client other services use.
 //! - [`config`]: settings from the environment.
 
-pub mod client;
 pub mod config;
-pub mod money;
 pub mod screening;
 pub mod server;
 pub mod store;
-pub mod types;
+
+pub use contract::{ledger as types, money};
 
 use kit::{
     db::Db,
@@ -28,9 +26,9 @@ use kit::{
 };
 
 pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: "ledger",
+    name: contract::service::Service::Ledger.name(),
     version: env!("CARGO_PKG_VERSION"),
-    default_port: 8083,
+    default_port: contract::service::Service::Ledger.default_port(),
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

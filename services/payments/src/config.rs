@@ -1,5 +1,6 @@
 //! Payments configuration from the environment.
 
+use contract::service::Service;
 use std::time::Duration;
 
 use kit::config::{ConfigError, DatabaseSettings, ServerSettings, env_millis, env_or};
@@ -10,7 +11,7 @@ use crate::{recovery::RecoverySettings, webhooks::WebhookSettings};
 pub struct Config {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
-    /// `RISK_URL` (default `http://127.0.0.1:8082`).
+    /// `RISK_URL` (default risk's local URL, `http://127.0.0.1:8082`).
     pub risk_url: String,
     /// `LEDGER_URL` (default `http://127.0.0.1:8083`).
     pub ledger_url: String,
@@ -27,8 +28,8 @@ impl Config {
         Ok(Self {
             server: ServerSettings::from_env(crate::IDENTITY.default_port)?,
             database: DatabaseSettings::from_env(10)?,
-            risk_url: env_or("RISK_URL", "http://127.0.0.1:8082".to_owned())?,
-            ledger_url: env_or("LEDGER_URL", "http://127.0.0.1:8083".to_owned())?,
+            risk_url: env_or("RISK_URL", Service::Risk.local_url())?,
+            ledger_url: env_or("LEDGER_URL", Service::Ledger.local_url())?,
             recovery: RecoverySettings {
                 interval: env_millis("RECOVERY_INTERVAL_MS", Duration::from_secs(5))?,
                 stuck_after: env_millis("RECOVERY_STUCK_AFTER_MS", Duration::from_secs(15))?,

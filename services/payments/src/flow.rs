@@ -6,18 +6,15 @@
 
 use std::time::Duration;
 
+use contract::{
+    ledger::{AccountId, TransferRequest},
+    risk::{AssessmentRequest, Decision},
+};
 use kit::{client::UpstreamError, deadline::Deadline};
-use ledger::{
-    client::LedgerClient,
-    types::{AccountId, TransferRequest},
-};
-use risk::{
-    client::RiskClient,
-    types::{AssessmentRequest, Decision},
-};
 use sha2::{Digest as _, Sha256};
 
 use crate::{
+    clients::{ledger::LedgerClient, risk::RiskClient},
     lease::Leases,
     store::{Inserted, PaymentStore, StoredPayment},
     types::{CreatePayment, IdempotencyKey, Payment, PaymentStatus, RiskView},

@@ -3,25 +3,28 @@
 //! `authorized`, `declined`, `review` or `failed`.
 //!
 //! Module map:
-//! - [`flow`]: the state machine and the calls to risk and the ledger.
+//! - [`flow`]: the state machine and the calls to risk and the ledger ([`clients`]: typed
+//!   clients for both, on the contract's wire types).
 //! - [`webhooks`]: merchant notifications — the unbounded queue and its fix (scenario
 //!   `unbounded-queue`).
 //! - [`lease`]: processing leases — the orphaned loop and its fix (scenario `orphaned-loop`).
 //! - [`recovery`]: the owned background loop that settles payments left pending.
 //! - [`store`]: payments in the `payments` schema; guarded status transitions.
 //! - [`server`]: HTTP routes and their error enum.
-//! - [`types`]: API types shared with the typed [`client`].
+//! - [`types`]: the API's types (the contract's, [`contract::payments`]: the gateway takes them
+//!   without this server).
 //! - [`config`]: settings from the environment.
 
-pub mod client;
+pub mod clients;
 pub mod config;
 pub mod flow;
 pub mod lease;
 pub mod recovery;
 pub mod server;
 pub mod store;
-pub mod types;
 pub mod webhooks;
+
+pub use contract::payments as types;
 
 use kit::{
     db::Db,
@@ -34,9 +37,9 @@ use prometheus::{Gauge, IntCounter, IntGauge, Opts};
 use tokio_util::sync::CancellationToken;
 
 pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: "payments",
+    name: contract::service::Service::Payments.name(),
     version: env!("CARGO_PKG_VERSION"),
-    default_port: 8081,
+    default_port: contract::service::Service::Payments.default_port(),
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
@@ -66,8 +69,8 @@ pub async fn build(config: config::Config) -> anyhow::Result<Application> {
     let flow = flow::PaymentFlow::new(
         store::PaymentStore::new(db.clone()),
         flow::Collaborators {
-            risk: risk::client::RiskClient::new(&config.risk_url)?,
-            ledger: ledger::client::LedgerClient::new(&config.ledger_url)?,
+            risk: clients::risk::RiskClient::new(&config.risk_url)?,
+            ledger: clients::ledger::LedgerClient::new(&config.ledger_url)?,
             leases,
             webhooks: webhooks.clone(),
         },

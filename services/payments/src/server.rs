@@ -1,17 +1,17 @@
 //! Payments HTTP routes (internal: the gateway authenticates merchants before calling them).
 
-use std::{
-    future::{Ready, ready},
-    time::Duration,
-};
+use std::time::Duration;
 
-use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, http::StatusCode, web};
-use kit::{deadline::RequestBudget, error::ApiError, impl_response_error};
+use actix_web::{HttpResponse, http::StatusCode, web};
+use kit::{
+    deadline::RequestBudget, error::ApiError, idempotency::IdempotencyKeyHeader,
+    impl_response_error,
+};
 use uuid::Uuid;
 
 use crate::{
     flow::{CreateError, CreateOutcome, PaymentFlow},
-    types::{CreatePayment, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, REPLAYED_HEADER},
+    types::{CreatePayment, REPLAYED_HEADER},
 };
 
 /// When the caller sends no budget, assume it waits this long (the gateway's default).
@@ -59,45 +59,9 @@ impl ApiError for PaymentError {
 
 impl_response_error!(PaymentError);
 
-/// A missing or malformed `Idempotency-Key` header.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidIdempotencyKey(&'static str);
-
-impl ApiError for InvalidIdempotencyKey {
-    fn status(&self) -> StatusCode {
-        StatusCode::BAD_REQUEST
-    }
-
-    fn code(&self) -> &'static str {
-        "invalid_idempotency_key"
-    }
-}
-
-impl_response_error!(InvalidIdempotencyKey);
-
-/// Extracts the required `Idempotency-Key` header (the gateway uses it too).
-impl FromRequest for IdempotencyKey {
-    type Error = InvalidIdempotencyKey;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = match req.headers().get(IDEMPOTENCY_KEY_HEADER) {
-            None => Err(InvalidIdempotencyKey(
-                "the Idempotency-Key header is required",
-            )),
-            Some(value) => value
-                .to_str()
-                .map_err(|_| InvalidIdempotencyKey("Idempotency-Key must be visible ASCII"))
-                .and_then(|v| IdempotencyKey::parse(v).map_err(InvalidIdempotencyKey)),
-        };
-        ready(parsed)
-    }
-}
-
 #[tracing::instrument(name = "create payment", skip_all, fields(payment.id = tracing::field::Empty))]
 async fn create_payment(
-    key: IdempotencyKey,
+    IdempotencyKeyHeader(key): IdempotencyKeyHeader,
     flow: web::Data<PaymentFlow>,
     budget: RequestBudget,
     request: web::Json<CreatePayment>,

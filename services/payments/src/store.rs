@@ -3,9 +3,11 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use contract::{
+    money::{Amount, Currency},
+    risk::Assessment,
+};
 use kit::{db::Db, db_span};
-use ledger::money::{Amount, Currency};
-use risk::types::Assessment;
 use tracing::Instrument as _;
 use uuid::Uuid;
 

@@ -9,10 +9,9 @@
 //!   `detached-spawn`, as ever, and `PUT /admin/scenarios/{name}` for either).
 //! - [`server`]: HTTP routes (`POST /v1/assessments`, `GET|PUT /admin/mode`).
 //! - [`store`]: assessments in the `risk` schema.
-//! - [`types`]: API types shared with the typed [`client`].
+//! - [`types`]: the API's types (the contract's, [`contract::risk`]) and the modes.
 //! - [`config`]: settings from the environment, including the incident's knobs.
 
-pub mod client;
 pub mod config;
 pub mod deep_scoring;
 pub mod mode;
@@ -41,9 +40,9 @@ use crate::{
 };
 
 pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: "risk",
+    name: contract::service::Service::Risk.name(),
     version: env!("CARGO_PKG_VERSION"),
-    default_port: 8082,
+    default_port: contract::service::Service::Risk.default_port(),
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();

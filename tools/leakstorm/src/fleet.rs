@@ -9,13 +9,14 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
+use contract::service::Service;
+use trace_store::{TraceStore, TraceStoreSettings};
 
 use crate::{
     alerting::{PrometheusServer, PrometheusSettings, server as prometheus},
     otel_env::{self, TraceDestination},
     pg::{self, PgCluster},
     process::ServiceProcess,
-    trace_store::{TraceStore, TraceStoreSettings},
 };
 
 /// The four services, in start order (each only calls those started before it).
@@ -36,10 +37,10 @@ pub struct Ports {
 impl Default for Ports {
     fn default() -> Self {
         Self {
-            gateway: 8080,
-            payments: 8081,
-            risk: 8082,
-            ledger: 8083,
+            gateway: Service::Gateway.default_port(),
+            payments: Service::Payments.default_port(),
+            risk: Service::Risk.default_port(),
+            ledger: Service::Ledger.default_port(),
             otlp: 4317,
             ui: 16686,
             postgres: 55432,

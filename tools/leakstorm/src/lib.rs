@@ -10,13 +10,11 @@
 //! - [`fleet`]: Postgres, the trace store and the four services as local processes.
 //! - [`pg`]: a throwaway Postgres cluster from the local binaries.
 //! - [`process`]: one service process: spawn, readiness, graceful stop, SIGKILL.
-//! - [`prom`]: the Prometheus text format; [`promql`]: metric names in PromQL expressions.
+//! - [`promql`]: metric names in PromQL expressions.
 //! - [`replay`]: the incident replay: phases, sampling, k6, trace analysis, report.
-//! - [`scenarios`]: the leak scenarios' admin API client.
 //! - [`verify`]: the money invariants on a fleet's database.
 //! - [`tasks`]: a service's `/debug/tasks`, fetched and printed for a person.
 //! - [`top`]: `leakstorm top`, the live terminal view of a running fleet.
-//! - [`trace_store`]: the project's own trace store: OTLP in, Jaeger UI and API out.
 //! - [`otel_env`]: the `OTEL_*` variables passed to the services, and where traces go.
 //! - [`jaeger`]: the Jaeger HTTP API client and the outliving-span analysis.
 
@@ -30,11 +28,8 @@ pub mod jaeger;
 pub mod otel_env;
 pub mod pg;
 pub mod process;
-pub mod prom;
 pub mod promql;
 pub mod replay;
-pub mod scenarios;
 pub mod tasks;
 pub mod top;
-pub mod trace_store;
 pub mod verify;

@@ -35,7 +35,7 @@ enum Command {
     Diagnose(diagnose::DiagnoseArgs),
     /// A game day: hidden leaks (or none) on fresh fleets, answered and scored.
     Drill(Box<drill::DrillArgs>),
-    /// Live tasks per spawn site on each service, with where they are parked (`/debug/tasks`).
+    /// Live tasks per spawn site on each service, with the oldest one's age (`/debug/tasks`).
     Tasks(tasks::TasksArgs),
     /// The incident, live: heap, tasks, latency, pools and spawn sites per service, each second.
     Top(leakstorm::top::TopArgs),

@@ -83,7 +83,7 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported_by_the_services(
                 .text()
                 .await
                 .expect("text");
-            for series in leakstorm::prom::parse(&text) {
+            for series in contract::prom_text::parse(&text) {
                 exported.insert(base_name(&series.name).to_owned());
                 exported.insert(series.name);
             }

@@ -1,5 +1,5 @@
 //! The Prometheus metrics every service exports (names are a contract with the dashboards,
-//! alert rules and the replay; see DESIGN.md):
+//! alert rules and the replay; docs/architecture.md says where each contract is defined):
 //!
 //! - `runtime_alive_tasks`: tokio tasks alive, summed over every actix worker runtime.
 //! - `runtime_alive_tasks_by_spawn_site{spawn_site}`, `runtime_oldest_task_age_seconds{spawn_site}`

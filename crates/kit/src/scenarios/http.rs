@@ -3,36 +3,14 @@
 //! `{"mode": "leaky" | "fixed"}`. A scenario hosted elsewhere answers 404 naming its service.
 
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
-use serde::{Deserialize, Serialize};
+pub use contract::scenario::{ModeBody, ScenarioList, ScenarioState};
 
-use super::{Mode, Scenario, ScenarioSwitch, Scenarios};
+use super::{Scenario, ScenarioSwitch, Scenarios};
 use crate::{
     auth::{AdminAuthError, AdminToken},
     error::ApiError,
     impl_response_error,
 };
-
-/// One scenario, as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ScenarioState {
-    pub scenario: Scenario,
-    pub mode: Mode,
-    /// The service hosting it (this one).
-    pub host: String,
-}
-
-/// `GET /admin/scenarios`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ScenarioList {
-    pub scenarios: Vec<ScenarioState>,
-}
-
-/// The body of `PUT /admin/scenarios/{name}`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ModeBody {
-    pub mode: Mode,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioApiError {

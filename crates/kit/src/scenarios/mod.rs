@@ -1,5 +1,6 @@
 //! Leak scenarios: the five ways a Rust service leaks that this lab replays, each with a leaky
-//! and a fixed mode, switched at run time without a restart.
+//! and a fixed mode, switched at run time without a restart. The names and modes are the
+//! contract's ([`contract::scenario`]); the switches, the gauge and the admin routes are here.
 //!
 //! Each scenario lives in the service where it fits a payment fleet (see [`Scenario::host`]),
 //! in a file of its own with the bug and the fix side by side. This module is the plumbing they
@@ -11,117 +12,16 @@
 
 pub mod http;
 
-use std::{
-    fmt,
-    str::FromStr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
 };
 
 use prometheus::{IntGaugeVec, Opts};
-use serde::{Deserialize, Serialize};
 
 use crate::metrics::Metrics;
 
-/// The two behaviours of every scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Leaky,
-    Fixed,
-}
-
-impl Mode {
-    pub const ALL: [Mode; 2] = [Mode::Leaky, Mode::Fixed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Leaky => "leaky",
-            Mode::Fixed => "fixed",
-        }
-    }
-}
-
-impl FromStr for Mode {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "leaky" => Ok(Mode::Leaky),
-            "fixed" => Ok(Mode::Fixed),
-            other => Err(format!(
-                "mode must be \"leaky\" or \"fixed\", got {other:?}"
-            )),
-        }
-    }
-}
-
-/// The scenarios, by their stable names (used by the replay, the admin API, alerts and panels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scenario {
-    /// `tokio::spawn` from a request, its `JoinHandle` dropped (risk: `deep_scoring.rs`).
-    DetachedSpawn,
-    /// A producer outrunning its consumer on an unbounded channel (payments: `webhooks.rs`).
-    UnboundedQueue,
-    /// A pooled connection held across a slow await (ledger: `screening.rs`).
-    HeldConnection,
-    /// A per-request loop whose stop signal is lost (payments: `lease.rs`).
-    OrphanedLoop,
-    /// Blocking work handed to `spawn_blocking` without a bound (risk: `model_scoring.rs`).
-    BlockingPileup,
-}
-
-impl Scenario {
-    pub const ALL: [Scenario; 5] = [
-        Scenario::DetachedSpawn,
-        Scenario::UnboundedQueue,
-        Scenario::HeldConnection,
-        Scenario::OrphanedLoop,
-        Scenario::BlockingPileup,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scenario::DetachedSpawn => "detached-spawn",
-            Scenario::UnboundedQueue => "unbounded-queue",
-            Scenario::HeldConnection => "held-connection",
-            Scenario::OrphanedLoop => "orphaned-loop",
-            Scenario::BlockingPileup => "blocking-pileup",
-        }
-    }
-
-    /// The service that hosts it.
-    pub fn host(self) -> &'static str {
-        match self {
-            Scenario::DetachedSpawn | Scenario::BlockingPileup => "risk",
-            Scenario::UnboundedQueue | Scenario::OrphanedLoop => "payments",
-            Scenario::HeldConnection => "ledger",
-        }
-    }
-}
-
-impl fmt::Display for Scenario {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Scenario {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scenario::ALL
-            .into_iter()
-            .find(|scenario| scenario.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Scenario::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown scenario {s:?}; one of {}", names.join(", "))
-            })
-    }
-}
+pub use contract::scenario::{Mode, Scenario};
 
 /// One scenario's mode, shared by every worker: a switch takes effect for the next request.
 #[derive(Clone)]
@@ -214,22 +114,4 @@ fn initial_mode(scenario: Scenario) -> anyhow::Result<Option<Mode>> {
         }
     }
     Ok(None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip_and_each_has_a_host() {
-        for scenario in Scenario::ALL {
-            assert_eq!(scenario.as_str().parse::<Scenario>(), Ok(scenario));
-            assert!(["risk", "payments", "ledger"].contains(&scenario.host()));
-        }
-        assert!("detached".parse::<Scenario>().is_err());
-        assert_eq!(
-            serde_json::to_string(&Scenario::HeldConnection).unwrap(),
-            "\"held-connection\""
-        );
-    }
 }

@@ -19,24 +19,7 @@ pub mod http;
 
 use taskleak::{Census, CensusLayer};
 
-/// Spawn sites of the fleet's long-lived infrastructure: tasks that live as long as a pooled
-/// connection or a pool, not as long as a request. Ignored by the test guards
-/// (`kit::testing`) and by the `DetachedTaskLeak` alert (prometheus/alerts.yml keeps the
-/// same list as a regular expression; `leakstorm` tests that the two agree).
-pub const INFRASTRUCTURE_SITES: &[&str] = &[
-    // actix-web's own: each worker's loop and date service, one task per open connection.
-    "actix-server-*/src/worker.rs:*",
-    "actix-server-*/src/service.rs:*",
-    "actix-http-*/src/date.rs:*",
-    // hyper's client connections (reqwest), one task per pooled connection.
-    "hyper-util-*/src/rt/tokio.rs:*",
-    "hyper-*/src/client/*",
-    // sqlx's pool maintenance (idle reaper, min-connections upkeep).
-    "sqlx-core-*/src/pool/*",
-    // Background work the server owns (`Application::spawn_owned`: payments' recovery loop),
-    // cancelled when the server stops.
-    "crates/kit/src/server.rs:*",
-];
+pub use contract::tasks::INFRASTRUCTURE_SITES;
 
 /// Where spawn-site accounting sits, from `LEAKSTORM_TASK_ACCOUNTING`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

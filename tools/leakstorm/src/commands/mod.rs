@@ -15,6 +15,7 @@ pub mod verify;
 use std::path::PathBuf;
 
 use clap::Args;
+use contract::service::Service;
 
 /// Where k6, its scripts and the reports are.
 #[derive(Debug, Clone, Args)]
@@ -33,13 +34,13 @@ pub struct ToolArgs {
 /// Where the four services answer; the defaults are the native and Docker fleets' ports.
 #[derive(Debug, Clone, Args)]
 pub struct ServiceUrls {
-    #[arg(long, env = "GATEWAY_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(long, env = "GATEWAY_URL", default_value_t = Service::Gateway.local_url())]
     pub gateway_url: String,
-    #[arg(long, env = "PAYMENTS_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(long, env = "PAYMENTS_URL", default_value_t = Service::Payments.local_url())]
     pub payments_url: String,
-    #[arg(long, env = "RISK_URL", default_value = "http://127.0.0.1:8082")]
+    #[arg(long, env = "RISK_URL", default_value_t = Service::Risk.local_url())]
     pub risk_url: String,
-    #[arg(long, env = "LEDGER_URL", default_value = "http://127.0.0.1:8083")]
+    #[arg(long, env = "LEDGER_URL", default_value_t = Service::Ledger.local_url())]
     pub ledger_url: String,
 }
 

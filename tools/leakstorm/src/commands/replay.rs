@@ -3,7 +3,8 @@
 
 use anyhow::bail;
 use clap::Args;
-use kit::scenarios::Scenario;
+use contract::admin::ScenarioClient;
+use contract::scenario::Scenario;
 
 use super::{
     AdminArgs, ServiceUrls,
@@ -12,7 +13,6 @@ use super::{
 use crate::{
     fleet::NativeFleet,
     replay::{self, Endpoints, ReplayConfig, Tools, report::Thresholds},
-    scenarios::ScenarioClient,
 };
 
 #[derive(Debug, Clone, Args)]

@@ -2,10 +2,10 @@
 //! reads or switches one, through the admin API of the service that hosts it.
 
 use clap::Args;
-use kit::scenarios::{Mode, Scenario};
+use contract::scenario::{Mode, Scenario};
 
 use super::{AdminArgs, ServiceUrls};
-use crate::scenarios::ScenarioClient;
+use contract::admin::ScenarioClient;
 
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {

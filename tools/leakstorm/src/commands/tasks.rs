@@ -1,18 +1,11 @@
 //! `leakstorm tasks`: live tasks of the fleet's services grouped by the code that spawned them,
-//! with where a sample of each group is parked.
+//! with the oldest one's age.
 
 use clap::Args;
+use contract::service::Service;
 
 use super::AdminArgs;
 use crate::tasks;
-
-/// The services and their default local URLs (DESIGN.md ports).
-const SERVICES: [(&str, &str); 4] = [
-    ("gateway", "http://127.0.0.1:8080"),
-    ("payments", "http://127.0.0.1:8081"),
-    ("risk", "http://127.0.0.1:8082"),
-    ("ledger", "http://127.0.0.1:8083"),
-];
 
 #[derive(Debug, Clone, Args)]
 pub struct TasksArgs {
@@ -22,12 +15,6 @@ pub struct TasksArgs {
     /// The service's base URL (instead of its default local port).
     #[arg(long)]
     pub url: Option<String>,
-    /// Skip the task dump: counts and ages only, no stacks (cheaper for the service).
-    #[arg(long)]
-    pub no_dump: bool,
-    /// Print each site's sample stack, not only where it is parked.
-    #[arg(long)]
-    pub stacks: bool,
     #[command(flatten)]
     pub admin: AdminArgs,
 }
@@ -35,20 +22,20 @@ pub struct TasksArgs {
 pub async fn run(args: TasksArgs) -> anyhow::Result<()> {
     let targets: Vec<(String, String)> = match (&args.service, &args.url) {
         (service, Some(url)) => vec![(service.clone().unwrap_or_else(|| url.clone()), url.clone())],
-        (Some(service), None) => SERVICES
-            .iter()
-            .filter(|(name, _)| name == service)
-            .map(|(n, u)| ((*n).to_owned(), (*u).to_owned()))
+        (Some(service), None) => Service::ALL
+            .into_iter()
+            .filter(|s| s.name() == service)
+            .map(|s| (s.name().to_owned(), s.local_url()))
             .collect(),
-        (None, None) => SERVICES
-            .iter()
-            .map(|(n, u)| ((*n).to_owned(), (*u).to_owned()))
+        (None, None) => Service::ALL
+            .into_iter()
+            .map(|s| (s.name().to_owned(), s.local_url()))
             .collect(),
     };
     let mut failures = 0;
     for (name, url) in targets {
-        match tasks::fetch(&url, &args.admin.admin_token, !args.no_dump).await {
-            Ok(report) => print!("{}", tasks::render(&name, &report, args.stacks)),
+        match tasks::fetch(&url, &args.admin.admin_token).await {
+            Ok(report) => print!("{}", tasks::render(&name, &report)),
             Err(e) => {
                 failures += 1;
                 eprintln!("{name}: {e:#}");

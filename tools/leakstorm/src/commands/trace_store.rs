@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use crate::trace_store::{TraceStore, TraceStoreSettings};
+use trace_store::{TraceStore, TraceStoreSettings};
 
 #[derive(Debug, Clone, Args)]
 pub struct TraceStoreArgs {

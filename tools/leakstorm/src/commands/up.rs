@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
+use contract::service::Service;
 
 use crate::{
     alerting::server::INSTALL_HINT,
@@ -22,13 +23,13 @@ pub struct FleetArgs {
     /// Use this Postgres instead of starting a throwaway cluster.
     #[arg(long, env = "LEAKSTORM_DATABASE_URL")]
     pub database_url: Option<String>,
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = Service::Gateway.default_port())]
     pub gateway_port: u16,
-    #[arg(long, default_value_t = 8081)]
+    #[arg(long, default_value_t = Service::Payments.default_port())]
     pub payments_port: u16,
-    #[arg(long, default_value_t = 8082)]
+    #[arg(long, default_value_t = Service::Risk.default_port())]
     pub risk_port: u16,
-    #[arg(long, default_value_t = 8083)]
+    #[arg(long, default_value_t = Service::Ledger.default_port())]
     pub ledger_port: u16,
     /// OTLP/gRPC port of the embedded trace store.
     #[arg(long, default_value_t = 4317)]

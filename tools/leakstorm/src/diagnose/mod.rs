@@ -15,7 +15,7 @@
 //!
 //! A finding is reported once it holds at two observations in a row (2 s apart), so a single
 //! odd scrape names nothing. Spawn sites of long-lived infrastructure (connections, pools,
-//! workers: `kit::tasks::INFRASTRUCTURE_SITES`, plus `--ignore`) are left out, as in the alerts.
+//! workers: `contract::tasks::INFRASTRUCTURE_SITES`, plus `--ignore`) are left out, as in the alerts.
 //!
 //! Module map: [`observation`] reads one look at a service; [`window`] the rates and quantiles
 //! over recent looks; [`rules`] the five rules; [`source`] where looks come from (scrapes or a
@@ -30,7 +30,7 @@ pub mod window;
 
 use std::collections::BTreeMap;
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 use observation::Observation;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::prom::Series;
+use contract::prom_text::Series;
 
 /// A Prometheus histogram: cumulative `(le, count)` buckets, ascending, `+Inf` last.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 use super::Diagnosis;
 

@@ -3,7 +3,7 @@
 //! `diagnose` and the real Prometheus agree; the module documentation of [`super`] says them in
 //! words.
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 use super::{Finding, observation::Site, window::Window};
 
@@ -29,10 +29,10 @@ pub const POOL_OWN_TASKS_MAX: f64 = 50.0;
 pub struct Ignore(Vec<String>);
 
 impl Ignore {
-    /// The fleet's infrastructure sites (`kit::tasks::INFRASTRUCTURE_SITES`, which the alert
+    /// The fleet's infrastructure sites (`contract::tasks::INFRASTRUCTURE_SITES`, which the alert
     /// rules and the test guards leave out too), plus `extra`.
     pub fn infrastructure(extra: &[String]) -> Self {
-        let mut globs: Vec<String> = kit::tasks::INFRASTRUCTURE_SITES
+        let mut globs: Vec<String> = contract::tasks::INFRASTRUCTURE_SITES
             .iter()
             .map(|s| (*s).to_owned())
             .collect();

@@ -10,7 +10,7 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
 use super::observation::Observation;
-use crate::prom::{self, Series};
+use contract::prom_text::{self as prom, Series};
 
 /// The series the rules read, as one PromQL name matcher.
 const NAMES: &str = "runtime_alive_tasks_by_spawn_site|runtime_oldest_task_age_seconds|runtime_spawned_tasks_total|runtime_task_lifetime_seconds_bucket|runtime_blocking_queue_depth|db_client_connection_pending_requests|db_client_connection_use_time_seconds_bucket|channel_queued_messages|channel_received_messages_total|channel_capacity_messages|process_heap_allocated_bytes";

@@ -3,7 +3,7 @@
 //! cross cases of `prometheus/alerts.test.yml` included; a storm with every leak fixed, and a
 //! single odd look, name nothing.
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 use super::{
     Diagnosis, History, diagnose,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 use super::{Diagnosis, History, diagnose, rules::Ignore, source::Source};
 use crate::jaeger::JaegerClient;

@@ -1,7 +1,7 @@
 //! The drill's deck: every scenario once and a control (no leak) twice per seven cards,
 //! shuffled by a seed so that a drill can be replayed card for card.
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 /// Controls per deck of seven: a no-leak round is how false alarms are caught.
 const CONTROLS: usize = 2;
@@ -42,7 +42,7 @@ impl SplitMix64 {
 
 #[cfg(test)]
 mod tests {
-    use kit::scenarios::Scenario;
+    use contract::scenario::Scenario;
 
     use super::deal;
 

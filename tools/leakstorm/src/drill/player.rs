@@ -2,7 +2,7 @@
 
 use std::io::Write as _;
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 use tokio::io::{AsyncBufReadExt as _, BufReader, Lines, Stdin};
 
 use super::truth::Claim;
@@ -116,7 +116,7 @@ pub fn parse(line: &str) -> Result<Claim, String> {
 
 #[cfg(test)]
 mod tests {
-    use kit::scenarios::Scenario;
+    use contract::scenario::Scenario;
 
     use super::{Claim, parse};
 

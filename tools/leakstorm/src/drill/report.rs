@@ -4,7 +4,7 @@
 use std::{fmt::Write as _, path::Path};
 
 use anyhow::Context as _;
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 use super::DrillReport;
 

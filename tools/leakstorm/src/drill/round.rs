@@ -1,10 +1,11 @@
 //! One round: a fresh fleet, the card's scenario switched to leaky (every other one fixed), a
 //! storm, the player's answer at any time during it, the alerts Prometheus fired, the reveal.
 
+use contract::admin::ScenarioClient;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use kit::scenarios::{Mode, Scenario};
+use contract::scenario::{Mode, Scenario};
 use serde::Serialize;
 
 use super::{
@@ -19,7 +20,6 @@ use crate::{
     diagnose::{rules::Ignore, source::Source, watcher::Watcher},
     fleet::NativeFleet,
     replay::k6::K6Run,
-    scenarios::ScenarioClient,
 };
 
 /// After the storm, the alerts get this long to show what they saw during it.

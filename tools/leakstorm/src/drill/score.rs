@@ -124,7 +124,7 @@ fn median(sorted: &[f64]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use kit::scenarios::Scenario;
+    use contract::scenario::Scenario;
 
     use super::{RoundScore, alerts_match};
     use crate::{alerting::FiredAlert, drill::truth::Claim};

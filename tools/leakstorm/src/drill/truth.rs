@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 use serde::{Deserialize, Serialize};
 
 use super::deck::Card;
@@ -95,7 +95,7 @@ fn spawn_line(repo: &Path, file: &str, marker: &str) -> anyhow::Result<String> {
 mod tests {
     use std::path::Path;
 
-    use kit::scenarios::Scenario;
+    use contract::scenario::Scenario;
 
     use super::Claim;
 

@@ -24,20 +24,20 @@ pub mod scenario;
 pub mod scenarios_md;
 pub mod stats;
 
+use contract::admin::ScenarioClient;
 use std::{
     path::PathBuf,
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
 use anyhow::Context as _;
+use contract::scenario::Scenario;
 use futures::{StreamExt as _, stream};
-use kit::scenarios::Scenario;
 use serde::Serialize;
 
 use crate::{
     alerting::{FiredAlert, PrometheusClient},
     jaeger::JaegerClient,
-    scenarios::ScenarioClient,
 };
 use k6::K6Results;
 use phases::PhaseRun;

@@ -2,13 +2,14 @@
 //! fixed storm, fixed recovery, with the scenario's mode switched through its host's admin API
 //! (no restart), k6 driving the load, and the root-cause watch running beside each storm.
 
+use contract::admin::ScenarioClient;
 use std::{
     path::Path,
     time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
-use kit::scenarios::{Mode, Scenario};
+use contract::scenario::{Mode, Scenario};
 
 use super::{
     Endpoints, ReplayConfig, Tools,
@@ -17,10 +18,7 @@ use super::{
     sampler::{Sample, Sampler, Scraper},
     scenario::ScenarioSpec,
 };
-use crate::{
-    alerting::{AlertWatch, FiredAlert, PrometheusClient},
-    scenarios::ScenarioClient,
-};
+use crate::alerting::{AlertWatch, FiredAlert, PrometheusClient};
 
 pub struct PhaseSpec {
     pub name: &'static str,

@@ -1,7 +1,8 @@
 //! "Root cause named": during a storm, watch the target's `/debug/tasks` each second and record
 //! when one spawn site holds most of the alive tasks while `runtime_alive_tasks` is at or above
-//! the alert threshold — the moment the lab can say *which line* leaks — then take one guarded
-//! task dump for where those tasks are parked.
+//! the alert threshold — the moment the lab can say *which line* leaks. (No task dump: the
+//! fleet's actix-web workers are current-thread runtimes, which `/debug/tasks` declines to dump;
+//! the test guard shows where a leaked task is parked.)
 
 use std::time::{Duration, Instant};
 
@@ -20,9 +21,6 @@ pub struct RootCause {
     pub site: Option<String>,
     pub share: Option<f64>,
     pub site_tasks: Option<usize>,
-    /// Where a sample task of the site was parked (from a task dump), and its stack.
-    pub parked_in: Option<String>,
-    pub sample_stack: Vec<String>,
     /// The most tasks any one site held at any sample of the storm, and which site.
     pub peak_site_tasks: usize,
     pub peak_site: Option<String>,
@@ -66,18 +64,16 @@ async fn watch_storm(
             _ = tick.tick() => {}
             _ = stopped.changed() => return found,
         }
-        let report = match tokio::time::timeout(
-            Duration::from_secs(2),
-            tasks::fetch(&url, &admin_token, false),
-        )
-        .await
-        {
-            Ok(Ok(report)) => report,
-            _ => {
-                found.missed_samples += 1;
-                continue;
-            }
-        };
+        let report =
+            match tokio::time::timeout(Duration::from_secs(2), tasks::fetch(&url, &admin_token))
+                .await
+            {
+                Ok(Ok(report)) => report,
+                _ => {
+                    found.missed_samples += 1;
+                    continue;
+                }
+            };
         let Some(top) = report.top_site() else {
             continue;
         };
@@ -92,17 +88,6 @@ async fn watch_storm(
             found.site = Some(top.site.clone());
             found.share = Some(share);
             found.site_tasks = Some(top.tasks);
-            // One dump, for where they are parked; it may fail or be busy, and then the count
-            // alone names the site.
-            if let Ok(dumped) = tasks::fetch(&url, &admin_token, true).await
-                && let Some(site) = dumped
-                    .sites
-                    .iter()
-                    .find(|s| Some(&s.site) == found.site.as_ref())
-            {
-                found.parked_in = site.parked_in.clone();
-                found.sample_stack = site.sample_stack.clone();
-            }
         }
     }
 }

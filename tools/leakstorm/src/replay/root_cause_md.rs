@@ -1,5 +1,5 @@
-//! The report's "Root cause" section: the named site, where its tasks were parked, and the
-//! sample stack, so that a reader goes from symptom to line of code without a debugger.
+//! The report's "Root cause" section: the named site, so that a reader goes from symptom to
+//! line of code without a debugger.
 
 use std::fmt::Write as _;
 
@@ -13,8 +13,6 @@ pub fn section(leaky: &PhaseReport, fixed: &PhaseReport) -> String {
             site: Some(site),
             share,
             site_tasks,
-            parked_in,
-            sample_stack,
             ..
         }) => {
             let _ = writeln!(
@@ -24,21 +22,6 @@ pub fn section(leaky: &PhaseReport, fixed: &PhaseReport) -> String {
                 site_tasks.unwrap_or(0),
                 share.unwrap_or(0.0) * 100.0
             );
-            match parked_in {
-                Some(parked) => {
-                    let _ = writeln!(
-                        md,
-                        "A task dump at that moment found them parked in `{parked}`:\n\n```"
-                    );
-                    for frame in sample_stack {
-                        let _ = writeln!(md, "{frame}");
-                    }
-                    md.push_str("```\n");
-                }
-                None => md.push_str(
-                    "No sample stack: the task dump was not available or did not finish.\n",
-                ),
-            }
         }
         _ => md.push_str("The leaky storm did not name a spawn site (see the table above).\n"),
     }

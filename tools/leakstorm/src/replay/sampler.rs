@@ -7,7 +7,7 @@ use std::{
 
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::prom;
+use contract::prom_text as prom;
 
 /// One scrape of one service.
 #[derive(Debug, Clone, Default)]

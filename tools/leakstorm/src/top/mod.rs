@@ -10,16 +10,14 @@
 pub mod model;
 pub mod view;
 
+use contract::{admin::ScenarioClient, service::Service};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use kit::scenarios::{Mode, Scenario};
+use contract::scenario::{Mode, Scenario};
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
 
-use crate::{
-    commands::{AdminArgs, ServiceUrls},
-    scenarios::ScenarioClient,
-};
+use crate::commands::{AdminArgs, ServiceUrls};
 use model::ServiceState;
 use view::{Header, Palette};
 
@@ -43,7 +41,7 @@ pub async fn run(args: TopArgs) -> anyhow::Result<()> {
         .timeout(Duration::from_millis(900))
         .build()?;
     let palette = Palette::from_env();
-    let target = if args.urls.gateway_url.contains("127.0.0.1:8080") {
+    let target = if args.urls.gateway_url == Service::Gateway.local_url() {
         "fleet on 127.0.0.1".to_owned()
     } else {
         args.urls.gateway_url.clone()

@@ -7,7 +7,7 @@ use std::{collections::VecDeque, time::Instant};
 
 use taskleak::report::TasksReport;
 
-use crate::prom::{self, Series};
+use contract::prom_text::{self as prom, Series};
 
 /// History kept per figure (one point a second: five minutes).
 pub const HISTORY: usize = 300;

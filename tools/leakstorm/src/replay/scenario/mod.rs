@@ -2,7 +2,7 @@
 //! load that triggers it, the signal that gives it away, how long its leaked work takes to run
 //! out, and the rules for "leak reproduced" and "fix verified".
 
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 use serde::Serialize;
 
 use super::{

@@ -1,4 +1,4 @@
-use kit::scenarios::Scenario;
+use contract::scenario::Scenario;
 
 use super::ScenarioSpec;
 use crate::replay::report::{Moments, PhaseReport, Thresholds};

@@ -1,4 +1,5 @@
-//! Reading the Prometheus text exposition format (what every service's `/metrics` serves).
+//! Reading the Prometheus text exposition format (what every service's `/metrics` serves): the
+//! one parser of the workspace, for the CLI, the test support and the tests.
 
 use std::collections::BTreeMap;
 
@@ -66,9 +67,29 @@ pub fn sum(
     (!matching.is_empty()).then(|| matching.iter().sum())
 }
 
+/// The value of one series of an exposition: `name` alone, or `name{label="value",...}` with
+/// exactly those labels (in any order), as a test or a script names it.
+pub fn value(exposition: &str, selector: &str) -> Option<f64> {
+    let wanted = parse_line(&format!("{selector} 0"))?;
+    parse(exposition)
+        .into_iter()
+        .find(|s| s.name == wanted.name && s.labels == wanted.labels)
+        .map(|s| s.value)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{parse, sum};
+    use super::{parse, sum, value};
+
+    #[test]
+    fn a_series_is_found_by_its_selector_whatever_the_label_order() {
+        let text = "risk_mode{mode=\"fixed\"} 1\nx{a=\"1\",b=\"2\"} 5\nplain 3\n";
+        assert_eq!(value(text, "plain"), Some(3.0));
+        assert_eq!(value(text, "risk_mode{mode=\"fixed\"}"), Some(1.0));
+        assert_eq!(value(text, "x{b=\"2\",a=\"1\"}"), Some(5.0));
+        assert_eq!(value(text, "x{a=\"1\"}"), None, "every label must match");
+        assert_eq!(value(text, "risk_mode"), None);
+    }
 
     #[test]
     fn parses_labelled_and_plain_samples() {

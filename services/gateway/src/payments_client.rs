@@ -1,4 +1,4 @@
-//! Typed client for payments, used by the gateway.
+//! Payments, as the gateway calls it: a typed client on the contract's wire types.
 
 use kit::{
     client::{ServiceClient, UpstreamError},
@@ -6,7 +6,7 @@ use kit::{
 };
 use uuid::Uuid;
 
-use crate::types::{
+use contract::payments::{
     CreatePayment, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, Payment, REPLAYED_HEADER,
 };
 

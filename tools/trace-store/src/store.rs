@@ -166,9 +166,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::{Limits, Store};
-    use crate::trace_store::model::{
-        Attr, AttrValue, Process, SpanId, SpanKind, Status, StoredSpan, TraceId,
-    };
+    use crate::model::{Attr, AttrValue, Process, SpanId, SpanKind, Status, StoredSpan, TraceId};
 
     fn span(trace: u64, index: u64, attrs: usize, process: &Arc<Process>) -> StoredSpan {
         let mut id = [0; 16];

@@ -1,11 +1,14 @@
-//! Typed client for risk, used by payments.
+//! Risk, as payments calls it.
 
 use kit::{
     client::{ServiceClient, UpstreamError},
     deadline::Deadline,
 };
 
-use crate::types::{Assessment, AssessmentRequest, Mode, ModeBody};
+use contract::{
+    risk::{Assessment, AssessmentRequest},
+    scenario::{Mode, ModeBody},
+};
 
 #[derive(Clone)]
 pub struct RiskClient {

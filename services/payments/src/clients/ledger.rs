@@ -1,4 +1,4 @@
-//! Typed client for the ledger, used by payments.
+//! The ledger, as payments calls it.
 
 use kit::{
     client::{Reply, ServiceClient, UpstreamError},
@@ -6,7 +6,7 @@ use kit::{
 };
 use uuid::Uuid;
 
-use crate::types::{AccountId, Balance, Transfer, TransferRequest};
+use contract::ledger::{AccountId, Balance, Transfer, TransferRequest};
 
 #[derive(Clone)]
 pub struct LedgerClient {

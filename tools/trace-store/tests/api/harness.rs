@@ -3,7 +3,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use leakstorm::trace_store::{TraceStore, TraceStoreSettings};
 use opentelemetry_proto::tonic::{
     collector::trace::v1::{ExportTraceServiceRequest, trace_service_client::TraceServiceClient},
     common::v1::{AnyValue, KeyValue, any_value::Value},
@@ -11,6 +10,7 @@ use opentelemetry_proto::tonic::{
     trace::v1::{ResourceSpans, ScopeSpans, Span, span::SpanKind},
 };
 pub use serde_json::Value as Json;
+use trace_store::{TraceStore, TraceStoreSettings};
 
 pub const SERVICES: [&str; 4] = ["gateway", "payments", "risk", "ledger"];
 /// The SDK's default batch size.

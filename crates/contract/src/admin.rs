@@ -1,13 +1,12 @@
-//! The leak scenarios' admin API, as the replay and `leakstorm scenario` use it: each scenario's
-//! mode on the service that hosts it (`GET|PUT /admin/scenarios/{name}`).
+//! The admin API's client, as the CLI (replay, drill, `leakstorm scenario`, `leakstorm mode`)
+//! uses it: each leak scenario's mode on the service that hosts it
+//! (`GET|PUT /admin/scenarios/{name}`), and risk's own `GET|PUT /admin/mode`.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
-use kit::scenarios::{
-    Mode, Scenario,
-    http::{ModeBody, ScenarioState},
-};
+
+use crate::scenario::{Mode, ModeBody, Scenario, ScenarioState};
 
 /// Where each service answers, and the admin token.
 #[derive(Debug, Clone)]
@@ -37,6 +36,48 @@ impl ScenarioClient {
             .find(|(name, _)| name == host)
             .with_context(|| format!("no URL for {host}, which hosts {scenario}"))?;
         Ok(format!("{base}/admin/scenarios/{scenario}"))
+    }
+
+    /// Risk's `detached-spawn` mode through its own endpoint, `GET /admin/mode`.
+    pub async fn risk_mode(&self) -> anyhow::Result<Mode> {
+        let body: ModeBody = self
+            .http
+            .get(self.risk_mode_url()?)
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .context("reading risk's mode")?
+            .error_for_status()
+            .context("reading risk's mode")?
+            .json()
+            .await?;
+        Ok(body.mode)
+    }
+
+    /// `PUT /admin/mode`: takes effect for risk's next request.
+    pub async fn set_risk_mode(&self, mode: Mode) -> anyhow::Result<Mode> {
+        let body: ModeBody = self
+            .http
+            .put(self.risk_mode_url()?)
+            .bearer_auth(&self.admin_token)
+            .json(&ModeBody { mode })
+            .send()
+            .await
+            .with_context(|| format!("switching risk to {}", mode.as_str()))?
+            .error_for_status()
+            .with_context(|| format!("switching risk to {}", mode.as_str()))?
+            .json()
+            .await?;
+        Ok(body.mode)
+    }
+
+    fn risk_mode_url(&self) -> anyhow::Result<String> {
+        let (_, base) = self
+            .services
+            .iter()
+            .find(|(name, _)| name == "risk")
+            .context("no URL for risk")?;
+        Ok(format!("{base}/admin/mode"))
     }
 
     pub async fn get(&self, scenario: Scenario) -> anyhow::Result<Mode> {

@@ -1,10 +1,13 @@
 //! Payments' API types, shared by its server and its typed client (used by the gateway).
 
 use chrono::{DateTime, Utc};
-use ledger::money::{Amount, Currency};
-use risk::types::{Decision, ScoringPath};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::{
+    money::{Amount, Currency},
+    risk::{Decision, ScoringPath},
+};
 
 /// Required on `POST /v1/payments`: retries with the same key and body return the same payment.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
