@@ -1,10 +1,21 @@
-//! `leakstorm`: run the fleet natively, switch risk's mode, replay the incident.
+//! `leakstorm`: the incident lab's command. Each subcommand lives in its own folder of the
+//! library (`<feature>/command.rs`); this file only dispatches.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use leakstorm::commands::{
-    bench, chaos, diagnose, drill, mode, replay, scenario, tasks, trace_store, up, verify,
+use leakstorm::{
+    bench::command as bench,
+    chaos::command as chaos,
+    diagnose::command as diagnose,
+    drill::command as drill,
+    fleet::command as up,
+    replay::command as replay,
+    scenario::{command as scenario, mode},
+    tasks::command as tasks,
+    top::command as top,
+    traces::command as trace_store,
+    verify::command as verify,
 };
 
 #[derive(Parser)]
@@ -38,7 +49,7 @@ enum Command {
     /// Live tasks per spawn site on each service, with the oldest one's age (`/debug/tasks`).
     Tasks(tasks::TasksArgs),
     /// The incident, live: heap, tasks, latency, pools and spawn sites per service, each second.
-    Top(leakstorm::top::TopArgs),
+    Top(top::TopArgs),
     /// Kill each service with SIGKILL during a storm with client retries, then check the money.
     Chaos(Box<chaos::ChaosArgs>),
     /// Only the trace store: OTLP/gRPC in, Jaeger UI and API out (the rehearsal's Jaeger).
@@ -69,7 +80,7 @@ async fn main() -> ExitCode {
         Command::Chaos(args) => chaos::run(*args).await,
         Command::TraceStore(args) => trace_store::run(args).await,
         Command::Tasks(args) => tasks::run(args).await,
-        Command::Top(args) => leakstorm::top::run(args).await,
+        Command::Top(args) => top::run(args).await,
         Command::Bench(args) => bench::run(*args).await,
         Command::Drill(args) => drill::run(*args).await,
     };

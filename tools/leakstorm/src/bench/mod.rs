@@ -8,6 +8,7 @@
 //! Module map: [`cpu`] reads CPU time from /proc; [`k6`] runs the load and reads its summary;
 //! [`table`] renders the markdown.
 
+pub mod command;
 pub mod cpu;
 pub mod k6;
 pub mod table;

@@ -21,6 +21,7 @@
 //! over recent looks; [`rules`] the five rules; [`source`] where looks come from (scrapes or a
 //! Prometheus); [`watcher`] keeps looking and answering; [`render`] the text answer.
 
+pub mod command;
 pub mod observation;
 pub mod render;
 pub mod rules;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use contract::scenario::Scenario;
 
 use super::{Diagnosis, History, diagnose, rules::Ignore, source::Source};
-use crate::jaeger::JaegerClient;
+use crate::traces::jaeger::JaegerClient;
 
 /// Traces read per service for the evidence.
 const TRACES: usize = 20;

@@ -7,6 +7,7 @@
 //! Module map: [`deck`] deals the cards; [`truth`] is the answer key and the shape of an answer;
 //! [`player`] is who answers; [`round`] plays one round; [`score`] judges; [`report`] writes.
 
+pub mod command;
 pub mod deck;
 pub mod player;
 pub mod report;

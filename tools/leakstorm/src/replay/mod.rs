@@ -12,6 +12,7 @@
 //! the leaked tasks.
 
 pub mod charts;
+pub mod command;
 pub mod k6;
 pub mod markdown;
 pub mod outputs;
@@ -37,7 +38,7 @@ use serde::Serialize;
 
 use crate::{
     alerting::{FiredAlert, PrometheusClient},
-    jaeger::JaegerClient,
+    traces::jaeger::JaegerClient,
 };
 use k6::K6Results;
 use phases::PhaseRun;
