@@ -92,47 +92,30 @@ if [[ -z "$pg_bin" ]]; then
 fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/leakstorm-pg.XXXXXX")
-
-as_owner() {
-  if [[ $(id -u) -eq 0 ]]; then
-    su postgres -s /bin/sh -c "$*"
-  else
-    sh -c "$*"
-  fi
-}
-
-if [[ $(id -u) -eq 0 ]]; then
-  chown postgres "$dir"
-fi
-
 cleanup() {
-  as_owner "'$pg_bin/pg_ctl' -D '$dir/data' -m immediate stop" >/dev/null 2>&1 || true
+  "$here/pg-cluster.sh" stop "$dir" immediate >/dev/null 2>&1 || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-as_owner "'$pg_bin/initdb' -D '$dir/data' -U postgres --auth=trust -E UTF8 --no-sync" >"$dir/initdb.log" 2>&1 \
-  || { cat "$dir/initdb.log" >&2; exit 1; }
-
 # A port below the usual ephemeral ranges (where the tests' own port-0 listeners land) that
-# nothing listens on; another process may still take it first, so a failed bind tries another.
+# nothing listens on; another process may still take it first, so a taken port tries another.
 started=false
 for attempt in 1 2 3 4 5; do
   port=$((20000 + RANDOM % 12000))
   (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-  rm -f "$dir/server.log"
-  # Durability is irrelevant for a throwaway test cluster; speed is not.
-  if as_owner "'$pg_bin/pg_ctl' -D '$dir/data' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400\" start" >/dev/null; then
+  status=0
+  "$here/pg-cluster.sh" start "$dir" "$port" 400 || status=$?
+  if ((status == 0)); then
     started=true
     break
   fi
-  grep -q "could not bind" "$dir/server.log" || break
+  ((status == 3)) || exit 1
 done
 if ! $started; then
-  echo "with-postgres: the throwaway cluster did not start; its log:" >&2
-  cat "$dir/server.log" >&2 2>/dev/null || true
+  echo "with-postgres: the throwaway cluster did not start: no free port in five tries" >&2
   exit 1
 fi
 

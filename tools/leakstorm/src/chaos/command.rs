@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use contract::service::Service;
 use serde::Serialize;
 use sqlx::{Connection as _, PgConnection};
 
 use crate::fleet::command::FleetArgs;
 use crate::{
-    fleet::{NativeFleet, SERVICES},
+    fleet::NativeFleet,
     replay::k6::K6Run,
     verify::check::{self as verify, Invariant},
 };
@@ -139,7 +140,9 @@ async fn storm_and_kill(
     let storm = k6.run();
     tokio::pin!(storm);
     // Kills spread evenly over the storm, each service in turn.
-    let schedule: Vec<&'static str> = (0..args.rounds).flat_map(|_| SERVICES).collect();
+    let schedule: Vec<&'static str> = (0..args.rounds)
+        .flat_map(|_| Service::START_ORDER.map(Service::name))
+        .collect();
     let gap = Duration::from_secs(args.duration_secs) / (schedule.len() as u32 + 1);
     let mut kills = Vec::new();
     let mut storm_result = None;

@@ -5,7 +5,7 @@
 //! Prometheus fired are held to the same truth. `drill.json` and `drill.md` record it all.
 //!
 //! Module map: [`deck`] deals the cards; [`truth`] is the answer key and the shape of an answer;
-//! [`player`] is who answers; [`round`] plays one round; [`score`] judges; [`report`] writes.
+//! [`player`] is who answers; [`round`] plays one round; [`screen`] announces and reveals it; [`score`] judges; [`report`] writes.
 
 pub mod command;
 pub mod deck;
@@ -13,6 +13,7 @@ pub mod player;
 pub mod report;
 pub mod round;
 pub mod score;
+pub mod screen;
 pub mod truth;
 
 use std::path::PathBuf;

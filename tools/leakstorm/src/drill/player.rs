@@ -2,14 +2,11 @@
 
 use std::io::Write as _;
 
-use contract::scenario::Scenario;
+use contract::{scenario::Scenario, service::Service};
 use tokio::io::{AsyncBufReadExt as _, BufReader, Lines, Stdin};
 
 use super::truth::Claim;
 use crate::diagnose::{Finding, watcher::Watcher};
-
-/// The services a person may name.
-const SERVICES: [&str; 4] = ["gateway", "payments", "risk", "ledger"];
 
 pub enum Player {
     /// `diagnose`, looking every two seconds; its first finding is its answer.
@@ -80,7 +77,7 @@ pub fn help() -> String {
     format!(
         "Answer: <kind> <service> [<where>], or `none` for no leak.\n  kinds: {}\n  services: {}\n  where: the spawn site (file:line) if there is one, else the resource\n  e.g. `detached-spawn risk services/risk/src/deep_scoring.rs:109`",
         kinds.join(", "),
-        SERVICES.join(", ")
+        Service::ALL.map(Service::name).join(", ")
     )
 }
 
@@ -101,7 +98,7 @@ pub fn parse(line: &str) -> Result<Claim, String> {
                 (_, Ok(kind)) => (kind, *a),
                 _ => return Err(format!("no kind of leak in {line:?}\n{}", help())),
             };
-            if !SERVICES.contains(&service) {
+            if service.parse::<Service>().is_err() {
                 return Err(format!("{service:?} is not a service\n{}", help()));
             }
             Ok(Claim {

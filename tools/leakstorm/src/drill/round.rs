@@ -13,6 +13,7 @@ use super::{
     deck::Card,
     player::{self, Answer, Player},
     score::RoundScore,
+    screen,
     truth::Claim,
 };
 use crate::{
@@ -75,7 +76,7 @@ pub async fn play(config: &DrillConfig, index: usize, card: Card) -> anyhow::Res
         requests,
         failed,
     };
-    reveal(&record, config.auto);
+    screen::reveal(&record, config.auto);
     Ok(record)
 }
 
@@ -128,7 +129,7 @@ async fn storm(
         Some(url) => Some(AlertWatch::start(PrometheusClient::new(&url), started).await),
         None => None,
     };
-    announce(config, number, fleet, player.is_human());
+    screen::announce(config, number, fleet, player.is_human());
     let load = k6.run();
     tokio::pin!(load);
     let mut answer: Option<(Answer, f64)> = None;
@@ -211,96 +212,5 @@ fn storm_run(config: &DrillConfig, fleet: &NativeFleet, dir: &std::path::Path) -
         csv: dir.join("k6.csv"),
         summary: dir.join("k6-summary.json"),
         log: dir.join("k6.log"),
-    }
-}
-
-fn announce(config: &DrillConfig, number: usize, fleet: &NativeFleet, human: bool) {
-    if !human {
-        eprintln!(
-            "leakstorm drill: round {number}: the storm runs {} s; diagnose is looking",
-            config.storm.seconds
-        );
-        return;
-    }
-    println!(
-        "\n=== Round {number} of {} ===\nThe storm is running ({} s at {} payments/s). Something may be leaking, or nothing.",
-        config.rounds, config.storm.seconds, config.storm.rate
-    );
-    println!(
-        "Look at the signals: gateway {}",
-        fleet.url("gateway").unwrap_or_default()
-    );
-    if let Some(url) = fleet.prometheus_url() {
-        println!("  Prometheus {url}/alerts");
-    }
-    println!(
-        "  Jaeger UI {}   leakstorm top   leakstorm tasks   leakstorm diagnose",
-        fleet.jaeger_url()
-    );
-    println!("{}", player::help());
-    player::prompt();
-}
-
-fn reveal(record: &RoundRecord, auto: bool) {
-    let name = |c: &Claim| match (&c.scenario, &c.service) {
-        (Some(s), Some(svc)) => format!(
-            "{s} in {svc}{}",
-            c.site
-                .as_ref()
-                .map(|site| format!(" at {site}"))
-                .unwrap_or_default()
-        ),
-        _ => "no leak".to_owned(),
-    };
-    let mark = |ok: Option<bool>| match ok {
-        Some(true) => "right",
-        Some(false) => "WRONG",
-        None => "-",
-    };
-    let s = &record.score;
-    let out = format!(
-        "--- round {}: the truth was {}\n    answer: {}{}\n    detection {}, service {}, kind {}, site {}{}{}",
-        record.round,
-        name(&record.truth),
-        name(&record.answer),
-        record
-            .seconds_to_answer
-            .map(|t| format!(" (+{t:.0} s)"))
-            .unwrap_or_default(),
-        mark(Some(s.detection)),
-        mark(s.service),
-        mark(s.kind),
-        mark(s.site),
-        if s.false_alarm {
-            " — a false alarm"
-        } else {
-            ""
-        },
-        match s.alerts {
-            Some(ok) => format!(
-                "\n    alerts: {} ({})",
-                if record.alerts_fired.is_empty() {
-                    "none".to_owned()
-                } else {
-                    record
-                        .alerts_fired
-                        .iter()
-                        .map(|a| format!("{} for {} at +{:.0} s", a.alert, a.service, a.after_s))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                },
-                if ok {
-                    "exactly the truth's"
-                } else {
-                    "NOT exactly the truth's"
-                }
-            ),
-            None => String::new(),
-        }
-    );
-    if auto {
-        eprintln!("{out}");
-    } else {
-        println!("{out}");
     }
 }

@@ -4,8 +4,8 @@
 use anyhow::bail;
 use clap::Args;
 use contract::admin::ScenarioClient;
-use contract::scenario::Scenario;
 
+use super::profile::{profile, scenarios};
 use crate::{
     cli_args::{AdminArgs, ServiceUrls},
     fleet::{
@@ -96,48 +96,6 @@ pub struct ReplayArgs {
     pub keep_running: bool,
 }
 
-struct Profile {
-    warmup_s: u64,
-    warmup_rate: u32,
-    storm_s: u64,
-    rate: u32,
-    deep_share: f64,
-    slow_dependency_capacity: u64,
-    leaky_recovery_s: u64,
-    fixed_recovery_s: u64,
-}
-
-fn profile(name: &str) -> Profile {
-    match name {
-        // Under 3 minutes on a 2-core machine, and still unmistakable: the slow dependency keeps
-        // a constant 30 s, so leaked work piles up for the whole 40 s storm and runs out ~30 s
-        // after it.
-        "quick" => Profile {
-            warmup_s: 10,
-            warmup_rate: 5,
-            storm_s: 40,
-            rate: 20,
-            deep_share: 0.2,
-            slow_dependency_capacity: 0,
-            leaky_recovery_s: 60,
-            fixed_recovery_s: 10,
-        },
-        // The incident as it unfolds in production: leaked calls slow the dependency down, so
-        // leaked work lives longer and longer, and alive tasks and heap climb for the whole
-        // storm. The leaked work then takes minutes to run out.
-        _ => Profile {
-            warmup_s: 20,
-            warmup_rate: 5,
-            storm_s: 120,
-            rate: 20,
-            deep_share: 0.2,
-            slow_dependency_capacity: 250,
-            leaky_recovery_s: 300,
-            fixed_recovery_s: 20,
-        },
-    }
-}
-
 /// The compose fleet's Prometheus, if it answers (else the report says no alerts were read,
 /// rather than that none fired).
 async fn reachable(url: &str) -> Option<String> {
@@ -148,20 +106,6 @@ async fn reachable(url: &str) -> Option<String> {
             None
         }
     }
-}
-
-/// `all`, or one scenario's name. Orphaned loops never end, so `all` replays them last.
-fn scenarios(arg: &str) -> anyhow::Result<Vec<Scenario>> {
-    if arg == "all" {
-        return Ok(vec![
-            Scenario::DetachedSpawn,
-            Scenario::BlockingPileup,
-            Scenario::HeldConnection,
-            Scenario::UnboundedQueue,
-            Scenario::OrphanedLoop,
-        ]);
-    }
-    Ok(vec![arg.parse().map_err(anyhow::Error::msg)?])
 }
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {

@@ -11,12 +11,15 @@
 //! them); [`root_cause`] watches `/debug/tasks` during each storm for the spawn site that holds
 //! the leaked tasks.
 
+pub mod assemble;
 pub mod charts;
 pub mod command;
+pub mod format;
 pub mod k6;
 pub mod markdown;
 pub mod outputs;
 pub mod phases;
+pub mod profile;
 pub mod report;
 pub mod root_cause;
 pub mod root_cause_md;
@@ -33,17 +36,15 @@ use std::{
 
 use anyhow::Context as _;
 use contract::scenario::Scenario;
-use futures::{StreamExt as _, stream};
 use serde::Serialize;
 
 use crate::{
     alerting::{FiredAlert, PrometheusClient},
     traces::jaeger::JaegerClient,
 };
-use k6::K6Results;
 use phases::PhaseRun;
-use report::{PhaseReport, Thresholds, Verdict, detected_after, latency, moments};
-use sampler::{Sample, Sampler, Scraper};
+use report::{PhaseReport, Thresholds, Verdict};
+use sampler::{Sampler, Scraper};
 use scenario::{ScenarioSpec, SignalReport};
 
 /// Everything a replay needs to know; the CLI fills it from a profile plus overrides.
@@ -221,7 +222,7 @@ pub async fn run(
             continue;
         }
         for run in runs.iter_mut().filter(|r| r.spec.load.is_some()) {
-            run.outliving = Some(outliving_spans(&jaeger, &run.k6).await);
+            run.outliving = Some(assemble::outliving_spans(&jaeger, &run.k6).await);
         }
     }
 
@@ -230,13 +231,13 @@ pub async fn run(
     for ((spec, runs), alerts_fired) in replayed.iter().zip(alerts) {
         let phases: Vec<PhaseReport> = runs
             .iter()
-            .map(|run| phase_report(run, &samples, spec, &thresholds))
+            .map(|run| assemble::phase_report(run, &samples, spec, &thresholds))
             .collect();
         slowest.extend(
             runs.iter()
-                .flat_map(|run| slowest_requests(run, &endpoints.jaeger)),
+                .flat_map(|run| assemble::slowest_requests(run, &endpoints.jaeger)),
         );
-        let mut report = scenario_report(spec, phases, &thresholds);
+        let mut report = assemble::scenario_report(spec, phases, &thresholds);
         report.alerts_fired = alerts_fired;
         scenarios.push(report);
     }
@@ -265,131 +266,4 @@ pub async fn run(
     };
     outputs::write(&report, &replayed, &samples, epoch_ms_at_start, &dir)?;
     Ok((report, dir))
-}
-
-fn scenario_report(
-    spec: &ScenarioSpec,
-    phases: Vec<PhaseReport>,
-    t: &Thresholds,
-) -> ScenarioReport {
-    let find = |name: &str| phases.iter().find(|p| p.name == name);
-    let (verdict, signal) = match (
-        find("leaky_storm"),
-        find("leaky_recovery"),
-        find("fixed_storm"),
-    ) {
-        (Some(leaky), Some(recovery), Some(fixed)) => (
-            spec.verdict(leaky, recovery, fixed, t),
-            spec.signal_report(leaky, fixed),
-        ),
-        _ => (
-            Verdict {
-                leak_reproduced: false,
-                fix_verified: false,
-                reasons: vec![format!(
-                    "{}: the replay did not run both storms",
-                    spec.scenario
-                )],
-            },
-            SignalReport {
-                metric: spec.metric(),
-                service: spec.host().to_owned(),
-                leaky: report::Moments::default(),
-                fixed: report::Moments::default(),
-                location: None,
-                root_cause: "not measured".into(),
-            },
-        ),
-    };
-    ScenarioReport {
-        scenario: spec.scenario,
-        host: spec.host().to_owned(),
-        phases,
-        verdict,
-        signal,
-        alerts_fired: None,
-    }
-}
-
-/// Fetches every traced request's trace and counts the spans that ended after its root span.
-async fn outliving_spans(jaeger: &JaegerClient, k6: &K6Results) -> (u64, u64) {
-    let counts: Vec<anyhow::Result<Option<u64>>> = stream::iter(k6.traced.iter())
-        .map(|traced| async move {
-            let trace = jaeger.trace(&traced.trace_id).await?;
-            Ok(trace.map(|t| t.outliving_spans().len() as u64))
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    if let Some(Err(e)) = counts.iter().find(|c| c.is_err()) {
-        let failed = counts.iter().filter(|c| c.is_err()).count();
-        eprintln!(
-            "leakstorm: {failed} of {} traces could not be read: {e:#}",
-            counts.len()
-        );
-    }
-    let found: Vec<u64> = counts
-        .into_iter()
-        .filter_map(|c| c.ok().flatten())
-        .collect();
-    (found.iter().sum(), found.len() as u64)
-}
-
-fn phase_report(
-    run: &PhaseRun,
-    samples: &[Sample],
-    spec: &ScenarioSpec,
-    thresholds: &Thresholds,
-) -> PhaseReport {
-    let (outliving, checked) = run.outliving.unwrap_or_default();
-    let target = spec.host();
-    let l = latency(&run.k6.requests);
-    let (start, end) = (run.start_s, run.end_s);
-    PhaseReport {
-        name: run.spec.name.to_owned(),
-        mode: run.spec.mode.as_str().to_owned(),
-        requests: l.requests,
-        failed: l.failed,
-        p50_ms: l.p50,
-        p95_ms: l.p95,
-        p99_ms: l.p99,
-        fast_path_p99_ms: l.fast_p99,
-        tasks_alive: moments(samples, target, start, end, |s| s.alive_tasks),
-        heap_bytes: moments(samples, target, start, end, |s| s.heap_bytes),
-        rss_bytes: moments(samples, target, start, end, |s| s.rss_bytes),
-        outliving_spans: outliving,
-        // The alert only means something while load arrives (a recovery starts above it).
-        detected_after_s: run
-            .spec
-            .load
-            .and_then(|_| detected_after(samples, target, start, end, thresholds.alert_tasks)),
-        deep_requests: l.deep,
-        dropped_iterations: run.k6.dropped_iterations,
-        traces_checked: checked,
-        traces_sent: run.k6.traced.len() as u64,
-        root_cause: run.root_cause.clone(),
-        signal: moments(samples, target, start, end, |s| spec.signal(s)),
-        pool_pending_peak: moments(samples, target, start, end, |s| s.pool_pending).peak,
-        blocking_queued_peak: moments(samples, target, start, end, |s| s.blocking_queued).peak,
-        start_s: start,
-        load_end_s: run.load_end_s,
-        end_s: end,
-    }
-}
-
-fn slowest_requests(run: &PhaseRun, jaeger: &str) -> Vec<SlowRequest> {
-    let mut traced = run.k6.traced.clone();
-    traced.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
-    traced
-        .into_iter()
-        .filter(|_| run.spec.name.contains("storm"))
-        .take(3)
-        .map(|t| SlowRequest {
-            phase: run.spec.name.to_owned(),
-            path: t.path,
-            duration_ms: t.duration_ms,
-            trace_url: format!("{}/trace/{}", jaeger.trim_end_matches('/'), t.trace_id),
-            trace_id: t.trace_id,
-        })
-        .collect()
 }
