@@ -67,6 +67,25 @@ pub fn sum(
     (!matching.is_empty()).then(|| matching.iter().sum())
 }
 
+/// `GET <base>/metrics`, parsed: one scrape of one service, or `None` when it does not answer
+/// within `timeout`.
+pub async fn scrape(
+    http: &reqwest::Client,
+    base: &str,
+    timeout: std::time::Duration,
+) -> Option<Vec<Series>> {
+    let text = http
+        .get(format!("{}/metrics", base.trim_end_matches('/')))
+        .timeout(timeout)
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    Some(parse(&text))
+}
+
 /// The value of one series of an exposition: `name` alone, or `name{label="value",...}` with
 /// exactly those labels (in any order), as a test or a script names it.
 pub fn value(exposition: &str, selector: &str) -> Option<f64> {

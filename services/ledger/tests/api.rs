@@ -1,11 +1,8 @@
 //! The ledger's HTTP API against a fresh Postgres database.
 
 use futures::future::join_all;
-use kit::{
-    config::ServerSettings,
-    testing::{TestDatabase, spawn_app},
-};
-use ledger::{config::Config, types::Transfer};
+use kit::testing::{TestDatabase, spawn_app};
+use ledger::types::Transfer;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -18,14 +15,7 @@ struct TestLedger {
 impl TestLedger {
     async fn spawn() -> Self {
         let db = TestDatabase::create().await;
-        let config = Config {
-            server: ServerSettings::for_tests(),
-            database: db.settings(),
-            screening: ledger::screening::ScreeningSettings {
-                latency: std::time::Duration::from_millis(10),
-                min_amount: 20_000,
-            },
-        };
+        let config = test_fleet::config::ledger(&db, std::time::Duration::from_millis(10), 10);
         let app = ledger::build(config).await.expect("ledger builds");
         Self {
             url: spawn_app(app),

@@ -1,5 +1,6 @@
 //! Payments with the services it calls: ledger and risk (fixed, fast) on ports chosen by the OS,
-//! sharing one fresh database, dropped afterwards. Payments is called as the gateway calls it.
+//! sharing one fresh database, dropped afterwards (the configurations are the shared test
+//! fleet's). Payments is called as the gateway calls it.
 
 use std::time::Duration;
 
@@ -7,18 +8,16 @@ use contract::{
     payments::IDEMPOTENCY_KEY_HEADER,
     scenario::{Mode, Scenario},
 };
-use kit::{
-    config::ServerSettings,
-    testing::{TestDatabase, spawn_app},
-};
+use kit::testing::{TestDatabase, spawn_app};
 use payments::webhooks::WebhookSettings;
 use serde_json::{Value, json};
+pub use test_fleet::BLOCKED_CUSTOMER as BLOCKED;
+use test_fleet::{config, http};
 use uuid::Uuid;
 
-pub const ADMIN_TOKEN: &str = "admin_test";
+pub use config::quick_merchant;
+
 pub const MERCHANT: &str = "merchant_test";
-/// Risk declines this customer outright (its watchlist): the flow's early return.
-pub const BLOCKED: &str = "cus_blocked";
 
 pub struct TestPayments {
     pub url: String,
@@ -26,72 +25,23 @@ pub struct TestPayments {
     pub db: TestDatabase,
 }
 
-fn server() -> ServerSettings {
-    ServerSettings {
-        admin_token: kit::auth::AdminToken::new(ADMIN_TOKEN),
-        ..ServerSettings::for_tests()
-    }
-}
-
 impl TestPayments {
     pub async fn spawn(webhooks: WebhookSettings) -> Self {
         let db = TestDatabase::create().await;
         let ledger = spawn_app(
-            ledger::build(ledger::config::Config {
-                server: server(),
-                database: db.settings(),
-                screening: ledger::screening::ScreeningSettings {
-                    latency: Duration::from_millis(10),
-                    min_amount: 20_000,
-                },
-            })
-            .await
-            .expect("ledger builds"),
+            ledger::build(config::ledger(&db, Duration::from_millis(10), 10))
+                .await
+                .expect("ledger builds"),
         );
         let risk = spawn_app(
-            risk::build(risk::config::Config {
-                server: server(),
-                database: db.settings(),
-                mode: Mode::Fixed,
-                admin_token: ADMIN_TOKEN.to_owned(),
-                rules: risk::config::RuleSettings {
-                    deep_min_amount: 50_000,
-                    blocked_customers: vec![BLOCKED.to_owned()],
-                },
-                deep: risk::config::DeepScoringSettings {
-                    shards: 2,
-                    shard_buffer_bytes: 64 * 1024,
-                    db_hold: Duration::from_millis(10),
-                    cpu_passes: 1,
-                    slow_dependency_latency: Duration::ZERO,
-                    slow_dependency_capacity: 0,
-                    budget: Duration::from_secs(2),
-                },
-                model: risk::model_scoring::ModelSettings {
-                    latency: Duration::from_millis(10),
-                    concurrency: 4,
-                    budget: Duration::from_millis(300),
-                },
-            })
-            .await
-            .expect("risk builds"),
+            risk::build(config::risk(&db, Mode::Fixed, Duration::ZERO))
+                .await
+                .expect("risk builds"),
         );
         let url = spawn_app(
-            payments::build(payments::config::Config {
-                server: server(),
-                database: db.settings(),
-                risk_url: risk,
-                ledger_url: ledger,
-                recovery: payments::recovery::RecoverySettings {
-                    interval: Duration::from_secs(60),
-                    stuck_after: Duration::from_secs(60),
-                    budget: Duration::from_secs(5),
-                },
-                webhooks,
-                lease_renew_every: Duration::from_millis(100),
-            })
-            .await
-            .expect("payments builds"),
+            payments::build(config::payments(&db, risk, ledger, webhooks))
+                .await
+                .expect("payments builds"),
         );
         Self {
             url,
@@ -112,62 +62,20 @@ impl TestPayments {
     }
 
     pub async fn set_scenario(&self, scenario: Scenario, mode: Mode) {
-        self.http
-            .put(format!("{}/admin/scenarios/{scenario}", self.url))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({ "mode": mode }))
-            .send()
-            .await
-            .expect("admin API answers")
-            .error_for_status()
-            .expect("switched");
-    }
-
-    /// The service's `/metrics` page.
-    pub async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.url))
-            .send()
-            .await
-            .expect("metrics scraped")
-            .text()
-            .await
-            .expect("metrics text")
+        http::set_scenario(&self.http, &self.url, scenario, mode).await;
     }
 
     pub async fn metric(&self, series: &str) -> f64 {
-        kit::testing::metric_value(&self.metrics().await, series).unwrap_or(f64::NAN)
+        http::metric(&self.http, &self.url, series).await
     }
 
     /// `metric{spawn_site}` summed over the spawn sites in `file`.
     pub async fn per_file(&self, metric: &str, file: &str) -> f64 {
-        let in_file = |labels: &std::collections::BTreeMap<String, String>| {
-            labels
-                .get("spawn_site")
-                .is_some_and(|site| site.starts_with(&format!("{file}:")))
-        };
-        let series = contract::prom_text::parse(&self.metrics().await);
-        contract::prom_text::sum(&series, metric, in_file).unwrap_or(0.0)
+        http::per_file(&self.http, &self.url, metric, file).await
     }
 
-    /// Direct SQL on the database, for what the API does not show.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let pool = sqlx::PgPool::connect(self.db.url()).await.expect("connect");
-        let value: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&pool)
-            .await
-            .expect("query");
-        pool.close().await;
-        value
-    }
-}
-
-/// Webhooks delivered at once to a merchant that takes its events instantly.
-pub fn quick_merchant() -> WebhookSettings {
-    WebhookSettings {
-        latency: Duration::from_millis(1),
-        capacity: 64,
-        receipt_bytes: 1024,
+        http::scalar(self.db.url(), sql).await
     }
 }
 

@@ -13,6 +13,8 @@ use anyhow::{Context as _, bail};
 use nix::{sys::signal::Signal, unistd::Pid};
 use tokio::process::{Child, Command};
 
+use crate::fleet::process::wait_until_ready;
+
 /// How to get a Prometheus where none is installed (printed by `leakstorm up`).
 pub const INSTALL_HINT: &str = "install Prometheus to have the leak alerts evaluated on the native fleet: Debian/Ubuntu `sudo apt-get install prometheus`, Fedora `sudo dnf install golang-github-prometheus`, macOS `brew install prometheus` (or set PROMETHEUS_BIN)";
 
@@ -113,30 +115,15 @@ impl PrometheusServer {
     }
 
     async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "prometheus exited ({status}) before it was ready; its log: {}\n{}",
-                    self.log.display(),
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            let ready = http
-                .get(format!("{}/-/ready", self.url))
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!("prometheus was not ready within {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        let url = format!("{}/-/ready", self.url);
+        let outcome = wait_until_ready(&mut self.child, &url, timeout).await;
+        outcome.map_err(|why| {
+            anyhow::anyhow!(
+                "prometheus {why}; its log, {}:\n{}",
+                self.log.display(),
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            )
+        })
     }
 
     /// SIGTERM, then SIGKILL after five seconds.

@@ -56,20 +56,8 @@ async fn scrape(
     services: &[(String, String)],
 ) -> anyhow::Result<Vec<Observation>> {
     let scrapes = services.iter().map(|(name, url)| async move {
-        let text = http
-            .get(format!("{}/metrics", url.trim_end_matches('/')))
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        Some(Observation::from_series(
-            name,
-            unix_now(),
-            &prom::parse(&text),
-        ))
+        let series = prom::scrape(http, url, Duration::from_secs(2)).await?;
+        Some(Observation::from_series(name, unix_now(), &series))
     });
     let observations: Vec<Observation> = futures::future::join_all(scrapes)
         .await

@@ -69,35 +69,15 @@ impl ServiceProcess {
 
     /// Waits until `/readyz` answers 200, failing early if the process exits.
     pub async fn wait_ready(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let http = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + timeout;
         let url = format!("{}/readyz", self.url());
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "{} exited ({status}) before it was ready; last log lines:\n{}",
-                    self.name,
-                    self.log_tail(20)
-                );
-            }
-            let ready = http
-                .get(&url)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!(
-                    "{} was not ready within {timeout:?}; last log lines:\n{}",
-                    self.name,
-                    self.log_tail(20)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let outcome = wait_until_ready(&mut self.child, &url, timeout).await;
+        outcome.map_err(|why| {
+            anyhow::anyhow!(
+                "{} {why}; last log lines:\n{}",
+                self.name,
+                self.log_tail(20)
+            )
+        })
     }
 
     fn signal(&self, signal: Signal) {
@@ -136,6 +116,35 @@ impl ServiceProcess {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
+    }
+}
+
+/// Polls `url` until it answers 2xx, for at most `timeout`; fails early, saying so, if `child`
+/// exits first. (Services' `/readyz`, Prometheus's `/-/ready`.)
+pub async fn wait_until_ready(
+    child: &mut Child,
+    url: &str,
+    timeout: Duration,
+) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("exited ({status}) before it was ready"));
+        }
+        let ready = http
+            .get(url)
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("was not ready within {timeout:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -69,17 +69,7 @@ impl Scraper {
     pub async fn scrape_all(&self) -> Vec<Sample> {
         let t = self.elapsed();
         let scrapes = self.services.iter().map(|(name, url)| async move {
-            let text = self
-                .http
-                .get(format!("{url}/metrics"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            let series = prom::parse(&text);
+            let series = prom::scrape(&self.http, url, Duration::from_secs(2)).await?;
             let get = |name: &str| prom::sum(&series, name, |_| true).unwrap_or(0.0);
             Some(Sample {
                 t,

@@ -3,25 +3,15 @@
 
 use std::time::Duration;
 
-use kit::scenarios::Scenario;
-use kit::{
-    config::{DatabaseSettings, ServerSettings},
-    testing::{TestDatabase, spawn_app},
-};
-use risk::{
-    config::{DeepScoringSettings, RuleSettings},
-    types::Mode,
-};
+use contract::scenario::{Mode, Scenario};
+use kit::testing::{TestDatabase, spawn_app};
 use serde_json::{Value, json};
+pub use test_fleet::{ADMIN_TOKEN, DEEP_AMOUNT};
+use test_fleet::{config, http};
 use uuid::Uuid;
 
 pub const API_KEY: &str = "sk_test_fleet";
 pub const MERCHANT: &str = "merchant_test";
-pub const ADMIN_TOKEN: &str = "admin_test";
-/// Payments of at least this amount need deep scoring.
-pub const DEEP_AMOUNT: i64 = 50_000;
-/// Transfers of at least this amount are screened by the ledger (scenario held-connection).
-pub const SCREENING_MIN_AMOUNT: i64 = 20_000;
 
 pub struct FleetOptions {
     pub risk_mode: Mode,
@@ -41,11 +31,7 @@ impl Default for FleetOptions {
             risk_mode: Mode::Fixed,
             slow_dependency: Duration::ZERO,
             upstream_timeout: Duration::from_secs(10),
-            webhooks: payments::webhooks::WebhookSettings {
-                latency: Duration::from_millis(1),
-                capacity: 64,
-                receipt_bytes: 1024,
-            },
+            webhooks: config::quick_merchant(),
             screening_latency: Duration::from_millis(10),
             ledger_connections: 10,
             risk_url: None,
@@ -60,18 +46,6 @@ pub struct TestFleet {
     pub risk: String,
     pub http: reqwest::Client,
     pub db: TestDatabase,
-}
-
-/// Test settings, with one admin token for every service's admin API.
-fn server_settings() -> ServerSettings {
-    ServerSettings {
-        admin_token: kit::auth::AdminToken::new(ADMIN_TOKEN),
-        ..ServerSettings::for_tests()
-    }
-}
-
-fn database(db: &TestDatabase) -> DatabaseSettings {
-    db.settings()
 }
 
 /// A service that accepts connections and never answers: a hung dependency. It lives on a plain
@@ -92,69 +66,37 @@ impl TestFleet {
     pub async fn spawn(options: FleetOptions) -> Self {
         let db = TestDatabase::create().await;
         let ledger = spawn_app(
-            ledger::build(ledger::config::Config {
-                server: server_settings(),
-                database: DatabaseSettings {
-                    max_connections: options.ledger_connections,
-                    ..database(&db)
-                },
-                screening: ledger::screening::ScreeningSettings {
-                    latency: options.screening_latency,
-                    min_amount: SCREENING_MIN_AMOUNT,
-                },
-            })
+            ledger::build(config::ledger(
+                &db,
+                options.screening_latency,
+                options.ledger_connections,
+            ))
             .await
             .expect("ledger builds"),
         );
         let risk = spawn_app(
-            risk::build(risk::config::Config {
-                server: server_settings(),
-                database: database(&db),
-                mode: options.risk_mode,
-                admin_token: ADMIN_TOKEN.to_owned(),
-                rules: RuleSettings {
-                    deep_min_amount: DEEP_AMOUNT,
-                    blocked_customers: vec!["cus_blocked".to_owned()],
-                },
-                deep: DeepScoringSettings {
-                    shards: 2,
-                    shard_buffer_bytes: 64 * 1024,
-                    db_hold: Duration::from_millis(10),
-                    cpu_passes: 1,
-                    slow_dependency_latency: options.slow_dependency,
-                    slow_dependency_capacity: 0,
-                    budget: Duration::from_secs(2),
-                },
-                model: risk::model_scoring::ModelSettings {
-                    latency: Duration::from_millis(10),
-                    concurrency: 4,
-                    budget: Duration::from_millis(300),
-                },
-            })
+            risk::build(config::risk(
+                &db,
+                options.risk_mode,
+                options.slow_dependency,
+            ))
             .await
             .expect("risk builds"),
         );
         let payments = spawn_app(
-            payments::build(payments::config::Config {
-                server: server_settings(),
-                database: database(&db),
-                risk_url: options.risk_url.clone().unwrap_or_else(|| risk.clone()),
-                ledger_url: ledger.clone(),
-                recovery: payments::recovery::RecoverySettings {
-                    interval: Duration::from_secs(60),
-                    stuck_after: Duration::from_secs(60),
-                    budget: Duration::from_secs(5),
-                },
-                webhooks: options.webhooks,
-                lease_renew_every: Duration::from_millis(100),
-            })
+            payments::build(config::payments(
+                &db,
+                options.risk_url.clone().unwrap_or_else(|| risk.clone()),
+                ledger.clone(),
+                options.webhooks,
+            ))
             .await
             .expect("payments builds"),
         );
         let gateway = spawn_app(
             gateway::build(gateway::config::Config {
-                server: server_settings(),
-                database: database(&db),
+                server: config::server(),
+                database: db.settings(),
                 payments_url: payments.clone(),
                 upstream_timeout: options.upstream_timeout,
                 demo_api_key: API_KEY.to_owned(),
@@ -181,34 +123,12 @@ impl TestFleet {
             "payments" => &self.payments,
             _ => &self.ledger,
         };
-        let state: Value = self
-            .http
-            .put(format!("{host}/admin/scenarios/{scenario}"))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({ "mode": mode }))
-            .send()
-            .await
-            .expect("admin API answers")
-            .error_for_status()
-            .expect("switched")
-            .json()
-            .await
-            .expect("JSON");
-        assert_eq!(state["mode"], mode.as_str());
+        http::set_scenario(&self.http, host, scenario, mode).await;
     }
 
-    /// One sample (`name` or `name{labels}` verbatim) from a service's `/metrics`.
+    /// One sample (`name` or `name{labels}`) from a service's `/metrics`.
     pub async fn metric(&self, service_url: &str, series: &str) -> f64 {
-        let text = self
-            .http
-            .get(format!("{service_url}/metrics"))
-            .send()
-            .await
-            .expect("metrics scraped")
-            .text()
-            .await
-            .expect("metrics text");
-        kit::testing::metric_value(&text, series).unwrap_or(f64::NAN)
+        http::metric(&self.http, service_url, series).await
     }
 
     pub async fn pay(&self, key: &str, body: &Value) -> reqwest::Response {
@@ -253,13 +173,7 @@ impl TestFleet {
 
     /// Direct SQL on the fleet's database, for invariants the API does not show.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let pool = sqlx::PgPool::connect(self.db.url()).await.expect("connect");
-        let value: i64 = sqlx::query_scalar(sql)
-            .fetch_one(&pool)
-            .await
-            .expect("query");
-        pool.close().await;
-        value
+        http::scalar(self.db.url(), sql).await
     }
 }
 

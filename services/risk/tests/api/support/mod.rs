@@ -2,19 +2,12 @@
 
 use std::time::Duration;
 
-use kit::{
-    config::ServerSettings,
-    testing::{TestDatabase, metric_value, spawn_app},
-};
-use risk::{
-    config::{Config, DeepScoringSettings, RuleSettings},
-    model_scoring::ModelSettings,
-    types::Mode,
-};
+use kit::testing::{TestDatabase, metric_value, spawn_app};
+use risk::{config::Config, types::Mode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub use test_fleet::ADMIN_TOKEN;
 pub const DEEP_AMOUNT: i64 = 60_000;
 pub const SHARDS: usize = 4;
 pub const SHARD_BUFFER_BYTES: usize = 2 * 1024 * 1024;
@@ -90,32 +83,13 @@ impl TestRisk {
     ) -> Self {
         kit::testing::install_task_accounting();
         let db = TestDatabase::create().await;
-        let mut server = ServerSettings::for_tests();
-        server.workers = 2;
-        let mut config = Config {
-            server,
-            database: db.settings(),
-            mode,
-            admin_token: ADMIN_TOKEN.to_owned(),
-            rules: RuleSettings {
-                deep_min_amount: 50_000,
-                blocked_customers: vec!["cus_blocked".to_owned()],
-            },
-            deep: DeepScoringSettings {
-                shards: SHARDS,
-                shard_buffer_bytes: SHARD_BUFFER_BYTES,
-                db_hold: Duration::from_millis(50),
-                cpu_passes: 1,
-                slow_dependency_latency: slow_dependency,
-                slow_dependency_capacity: 0,
-                budget: Duration::from_millis(300),
-            },
-            model: ModelSettings {
-                latency: Duration::from_millis(10),
-                concurrency: 4,
-                budget: Duration::from_millis(300),
-            },
-        };
+        // The shared test configuration, with the shards and budget these tests measure.
+        let mut config = test_fleet::config::risk(&db, mode, slow_dependency);
+        config.server.workers = 2;
+        config.deep.shards = SHARDS;
+        config.deep.shard_buffer_bytes = SHARD_BUFFER_BYTES;
+        config.deep.db_hold = Duration::from_millis(50);
+        config.deep.budget = Duration::from_millis(300);
         tweak(&mut config);
         let app = risk::build(config).await.expect("risk builds");
         Self {
