@@ -22,6 +22,17 @@ pub struct ServiceIdentity {
     pub default_port: u16,
 }
 
+impl ServiceIdentity {
+    /// `service` of the fleet (its name and default port from the contract), at `version`.
+    pub const fn of(service: contract::service::Service, version: &'static str) -> Self {
+        Self {
+            name: service.name(),
+            version,
+            default_port: service.default_port(),
+        }
+    }
+}
+
 /// Flushes and shuts down the trace pipeline. Dropping it flushes too (a fallback for panics);
 /// prefer [`TelemetryGuard::shutdown`] from async code.
 #[must_use = "dropping the guard immediately shuts down trace export"]

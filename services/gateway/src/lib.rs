@@ -29,11 +29,10 @@ use kit::{
     telemetry::ServiceIdentity,
 };
 
-pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: contract::service::Service::Gateway.name(),
-    version: env!("CARGO_PKG_VERSION"),
-    default_port: contract::service::Service::Gateway.default_port(),
-};
+pub const IDENTITY: ServiceIdentity = ServiceIdentity::of(
+    contract::service::Service::Gateway,
+    env!("CARGO_PKG_VERSION"),
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

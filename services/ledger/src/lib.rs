@@ -25,11 +25,10 @@ use kit::{
     telemetry::ServiceIdentity,
 };
 
-pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: contract::service::Service::Ledger.name(),
-    version: env!("CARGO_PKG_VERSION"),
-    default_port: contract::service::Service::Ledger.default_port(),
-};
+pub const IDENTITY: ServiceIdentity = ServiceIdentity::of(
+    contract::service::Service::Ledger,
+    env!("CARGO_PKG_VERSION"),
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

@@ -36,11 +36,10 @@ use kit::{
 use prometheus::{Gauge, IntCounter, IntGauge, Opts};
 use tokio_util::sync::CancellationToken;
 
-pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: contract::service::Service::Payments.name(),
-    version: env!("CARGO_PKG_VERSION"),
-    default_port: contract::service::Service::Payments.default_port(),
-};
+pub const IDENTITY: ServiceIdentity = ServiceIdentity::of(
+    contract::service::Service::Payments,
+    env!("CARGO_PKG_VERSION"),
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

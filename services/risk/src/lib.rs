@@ -39,11 +39,8 @@ use crate::{
     model_scoring::{ModelMetrics, ModelScorer},
 };
 
-pub const IDENTITY: ServiceIdentity = ServiceIdentity {
-    name: contract::service::Service::Risk.name(),
-    version: env!("CARGO_PKG_VERSION"),
-    default_port: contract::service::Service::Risk.default_port(),
-};
+pub const IDENTITY: ServiceIdentity =
+    ServiceIdentity::of(contract::service::Service::Risk, env!("CARGO_PKG_VERSION"));
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 

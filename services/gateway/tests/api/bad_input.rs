@@ -236,14 +236,7 @@ async fn bad_requests_get_the_right_status_and_code_and_write_nothing() {
             case.name
         );
     }
-    assert_eq!(
-        fleet.scalar("SELECT count(*) FROM payments.payments").await,
-        0
-    );
-    assert_eq!(
-        fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
-        0
-    );
+    fleet.assert_written(0, 0).await;
     guard.verify().await;
 }
 
@@ -493,14 +486,7 @@ async fn slow_bodies_are_served_and_partial_bodies_write_nothing() {
         slow.starts_with("HTTP/1.1 201"),
         "a slow but complete body is a payment: {slow}"
     );
-    assert_eq!(
-        fleet.scalar("SELECT count(*) FROM payments.payments").await,
-        1
-    );
-    assert_eq!(
-        fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
-        1
-    );
+    fleet.assert_written(1, 1).await;
     guard.verify().await;
 }
 

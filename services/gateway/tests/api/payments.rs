@@ -91,14 +91,7 @@ async fn concurrent_requests_with_one_key_make_exactly_one_payment() {
             response.status()
         );
     }
-    assert_eq!(
-        fleet.scalar("SELECT count(*) FROM payments.payments").await,
-        1
-    );
-    assert_eq!(
-        fleet.scalar("SELECT count(*) FROM ledger.transfers").await,
-        1
-    );
+    fleet.assert_written(1, 1).await;
     assert_eq!(fleet.balance("merchant:merchant_test").await, 700);
     guard.verify().await;
 }

@@ -26,13 +26,7 @@ async fn fixed_mode_returns_tasks_and_heap_to_baseline_after_callers_give_up() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let after = risk.snapshot().await;
-    let extra_tasks = after.alive_tasks - baseline.alive_tasks;
-    let extra_heap = after.heap_bytes - baseline.heap_bytes;
-    eprintln!(
-        "fixed: alive tasks {} -> {} ({extra_tasks:+}), heap {} -> {} ({extra_heap:+} bytes)",
-        baseline.alive_tasks, after.alive_tasks, baseline.heap_bytes, after.heap_bytes
-    );
+    let (extra_tasks, extra_heap) = risk.snapshot().await.change_since(&baseline, "fixed");
     assert!(
         extra_tasks <= 0.0,
         "no task outlives its request: {extra_tasks} more than baseline"

@@ -29,13 +29,7 @@ async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    let after = risk.snapshot().await;
-    let leaked_tasks = after.alive_tasks - baseline.alive_tasks;
-    let leaked_heap = after.heap_bytes - baseline.heap_bytes;
-    eprintln!(
-        "leaky: alive tasks {} -> {} (+{leaked_tasks}), heap {} -> {} (+{leaked_heap} bytes)",
-        baseline.alive_tasks, after.alive_tasks, baseline.heap_bytes, after.heap_bytes
-    );
+    let (leaked_tasks, leaked_heap) = risk.snapshot().await.change_since(&baseline, "leaky");
     assert!(
         leaked_tasks >= (CALLERS * SHARDS) as f64,
         "expected at least {} shard tasks still alive, found {leaked_tasks} more than baseline",

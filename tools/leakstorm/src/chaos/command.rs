@@ -99,12 +99,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     std::fs::write(dir.join("chaos.md"), &markdown)?;
     println!("{markdown}");
     eprintln!("leakstorm: report written to {}", dir.display());
-    let broken: Vec<&str> = report
-        .invariants
-        .iter()
-        .filter(|i| !i.holds())
-        .map(|i| i.name)
-        .collect();
+    let broken = verify::broken(&report.invariants);
     if !broken.is_empty() {
         bail!("invariants violated after chaos: {}", broken.join("; "));
     }

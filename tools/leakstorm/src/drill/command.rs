@@ -109,8 +109,8 @@ pub async fn run(args: DrillArgs) -> anyhow::Result<()> {
             "the auto drill got {} of {} rounds right, alerts {} of {}",
             report.score.right,
             report.score.rounds,
-            report.score.alerts_right,
-            report.score.alert_rounds
+            report.score.alerts.right,
+            report.score.alerts.of
         );
     }
     Ok(())

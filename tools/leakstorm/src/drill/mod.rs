@@ -71,7 +71,7 @@ impl DrillReport {
     /// Every round right, and (where a Prometheus judged them) every round's alerts exactly its
     /// truth's.
     pub fn passed(&self) -> bool {
-        self.score.right == self.score.rounds && self.score.alerts_right == self.score.alert_rounds
+        self.score.right == self.score.rounds && self.score.alerts.all_right()
     }
 }
 

@@ -44,22 +44,22 @@ pub fn markdown(report: &DrillReport) -> String {
         "**Score: {} of {} rounds right** — detection {}/{}, false alarms {}, misses {}, service {}/{}, kind {}/{}, spawn site {}/{}; {}; alerts exactly the truth's: {}.\n",
         s.right,
         s.rounds,
-        s.detections_right,
-        s.rounds,
+        s.detection.right,
+        s.detection.of,
         s.false_alarms,
         s.misses,
-        s.service_right,
-        s.leak_rounds,
-        s.kind_right,
-        s.leak_rounds,
-        s.site_right,
-        s.site_rounds,
+        s.service.right,
+        s.service.of,
+        s.kind.right,
+        s.kind.of,
+        s.site.right,
+        s.site.of,
         s.median_seconds_to_answer
             .map_or("no right answer to time".to_owned(), |t| format!(
                 "median time to a right answer {t:.0} s from the storm's start"
             )),
         match &report.prometheus {
-            Some(_) => format!("{}/{}", s.alerts_right, s.alert_rounds),
+            Some(_) => format!("{}/{}", s.alerts.right, s.alerts.of),
             None => "not judged (no Prometheus installed)".to_owned(),
         }
     );
@@ -68,16 +68,7 @@ pub fn markdown(report: &DrillReport) -> String {
         "| round | truth | answer | seconds to answer | right | alerts fired (s after the storm began) |\n|---:|---|---|---:|---|---|"
     );
     for r in &report.rounds {
-        let claim = |c: &super::truth::Claim| match (&c.scenario, &c.service) {
-            (Some(k), Some(svc)) => format!(
-                "{k} in {svc}{}",
-                c.site
-                    .as_ref()
-                    .map(|x| format!(" at `{x}`"))
-                    .unwrap_or_default()
-            ),
-            _ => "no leak".to_owned(),
-        };
+        let claim = |c: &super::truth::Claim| c.describe("`");
         let alerts = if r.alerts_fired.is_empty() {
             "none".to_owned()
         } else {

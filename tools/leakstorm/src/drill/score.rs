@@ -65,23 +65,41 @@ pub fn alerts_match(truth: &Claim, fired: &[FiredAlert]) -> bool {
         })
 }
 
+/// How many of the rounds a field was judged in got it right.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Tally {
+    pub right: usize,
+    pub of: usize,
+}
+
+impl Tally {
+    fn of(judged: impl Iterator<Item = Option<bool>>) -> Self {
+        judged.flatten().fold(Self::default(), |t, ok| Self {
+            right: t.right + usize::from(ok),
+            of: t.of + 1,
+        })
+    }
+
+    pub fn all_right(&self) -> bool {
+        self.right == self.of
+    }
+}
+
 /// The drill's totals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Score {
     pub rounds: usize,
     /// Rounds where everything scored was right.
     pub right: usize,
-    pub detections_right: usize,
     pub false_alarms: usize,
     pub misses: usize,
-    pub leak_rounds: usize,
-    pub service_right: usize,
-    pub kind_right: usize,
-    pub site_rounds: usize,
-    pub site_right: usize,
-    /// Rounds whose alerts were exactly their truth's, of those judged (a Prometheus ran).
-    pub alert_rounds: usize,
-    pub alerts_right: usize,
+    /// Each field over the rounds it was judged in: detection (all), service and kind (leak
+    /// rounds), site (rounds whose truth has a spawn site), alerts (rounds a Prometheus judged).
+    pub detection: Tally,
+    pub service: Tally,
+    pub kind: Tally,
+    pub site: Tally,
+    pub alerts: Tally,
     /// Median seconds from the storm's start to a right answer, over the leak rounds answered.
     pub median_seconds_to_answer: Option<f64>,
 }
@@ -89,6 +107,8 @@ pub struct Score {
 impl Score {
     pub fn total(rounds: &[(RoundScore, Option<f64>)]) -> Self {
         let count = |f: &dyn Fn(&RoundScore) -> bool| rounds.iter().filter(|(s, _)| f(s)).count();
+        let tally =
+            |f: &dyn Fn(&RoundScore) -> Option<bool>| Tally::of(rounds.iter().map(|(s, _)| f(s)));
         let mut times: Vec<f64> = rounds
             .iter()
             .filter(|(s, _)| s.kind.is_some() && s.right())
@@ -98,16 +118,13 @@ impl Score {
         Self {
             rounds: rounds.len(),
             right: count(&|s| s.right()),
-            detections_right: count(&|s| s.detection),
             false_alarms: count(&|s| s.false_alarm),
             misses: count(&|s| s.missed),
-            leak_rounds: count(&|s| s.kind.is_some()),
-            service_right: count(&|s| s.service == Some(true)),
-            kind_right: count(&|s| s.kind == Some(true)),
-            site_rounds: count(&|s| s.site.is_some()),
-            site_right: count(&|s| s.site == Some(true)),
-            alert_rounds: count(&|s| s.alerts.is_some()),
-            alerts_right: count(&|s| s.alerts == Some(true)),
+            detection: tally(&|s| Some(s.detection)),
+            service: tally(&|s| s.service),
+            kind: tally(&|s| s.kind),
+            site: tally(&|s| s.site),
+            alerts: tally(&|s| s.alerts),
             median_seconds_to_answer: median(&times),
         }
     }

@@ -32,16 +32,7 @@ pub(super) fn announce(config: &DrillConfig, number: usize, fleet: &NativeFleet,
 }
 
 pub(super) fn reveal(record: &RoundRecord, auto: bool) {
-    let name = |c: &Claim| match (&c.scenario, &c.service) {
-        (Some(s), Some(svc)) => format!(
-            "{s} in {svc}{}",
-            c.site
-                .as_ref()
-                .map(|site| format!(" at {site}"))
-                .unwrap_or_default()
-        ),
-        _ => "no leak".to_owned(),
-    };
+    let name = |c: &Claim| c.describe("");
     let mark = |ok: Option<bool>| match ok {
         Some(true) => "right",
         Some(false) => "WRONG",

@@ -60,6 +60,21 @@ impl Claim {
         })
     }
 
+    /// `orphaned-loop in payments at <site>`, or `no leak`; the site wrapped in `quote` (a
+    /// backtick for Markdown, nothing for a terminal).
+    pub fn describe(&self, quote: &str) -> String {
+        match (&self.scenario, &self.service) {
+            (Some(kind), Some(service)) => format!(
+                "{kind} in {service}{}",
+                self.site
+                    .as_ref()
+                    .map(|site| format!(" at {quote}{site}{quote}"))
+                    .unwrap_or_default()
+            ),
+            _ => "no leak".to_owned(),
+        }
+    }
+
     /// Whether the truth names a spawn site (`file:line`): only then is the site scored.
     pub fn has_spawn_site(&self) -> bool {
         self.scenario

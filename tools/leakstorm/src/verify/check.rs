@@ -67,6 +67,15 @@ const CHECKS: &[Check] = &[
 
 /// Runs every check. `pending_bound` is how long a payment may stay `pending` (recovery settles
 /// it within its stuck-after time plus one interval).
+/// The names of the invariants that do not hold.
+pub fn broken(invariants: &[Invariant]) -> Vec<&'static str> {
+    invariants
+        .iter()
+        .filter(|i| !i.holds())
+        .map(|i| i.name)
+        .collect()
+}
+
 pub async fn check(database_url: &str, pending_bound: Duration) -> anyhow::Result<Vec<Invariant>> {
     let mut conn = PgConnection::connect(database_url)
         .await

@@ -31,11 +31,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<()> {
         println!("  {what:<20} {count}");
     }
     print_invariants(&invariants);
-    let broken: Vec<&str> = invariants
-        .iter()
-        .filter(|i| !i.holds())
-        .map(|i| i.name)
-        .collect();
+    let broken = verify::broken(&invariants);
     if !broken.is_empty() {
         bail!("invariants violated: {}", broken.join("; "));
     }

@@ -73,15 +73,11 @@ async fn every_metric_the_dashboards_and_alerts_use_is_exported_by_the_services(
     let mut exported = BTreeSet::new();
     for (_, url) in fleet.fleet().service_urls() {
         for _ in 0..2 {
-            let text = http
-                .get(format!("{url}/metrics"))
-                .send()
-                .await
-                .expect("scrape")
-                .text()
-                .await
-                .expect("text");
-            for series in contract::prom_text::parse(&text) {
+            let scraped =
+                contract::prom_text::scrape(&http, &url, std::time::Duration::from_secs(5))
+                    .await
+                    .expect("scrape");
+            for series in scraped {
                 exported.insert(base_name(&series.name).to_owned());
                 exported.insert(series.name);
             }

@@ -7,6 +7,19 @@ use std::time::{Duration, Instant};
 
 use crate::support::{API_KEY, CARD, Fleet, tmux::Tmux};
 
+/// `leakstorm top` on `fleet`, with the ledger at `ledger` (a dead URL, or the fleet's own).
+fn top_command(fleet: &Fleet, ledger: &str) -> String {
+    let url = |name| fleet.fleet().url(name).expect("service URL");
+    format!(
+        "{} top --gateway-url {} --payments-url {} --risk-url {} --ledger-url {ledger} --admin-token {}",
+        env!("CARGO_BIN_EXE_leakstorm"),
+        url("gateway"),
+        url("payments"),
+        url("risk"),
+        crate::support::ADMIN_TOKEN
+    )
+}
+
 /// The alive-task figure of risk's row, if it carries the alert mark (`!`).
 fn risk_tasks_over_threshold(screen: &str) -> Option<u64> {
     let row = screen
@@ -29,14 +42,7 @@ async fn top_shows_a_leaky_storm_live_in_an_80_by_24_terminal() {
     let nobody = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let dead = format!("http://{}", nobody.local_addr().expect("address"));
     drop(nobody);
-    let command = format!(
-        "{} top --gateway-url {} --payments-url {} --risk-url {} --ledger-url {dead} --admin-token {}",
-        env!("CARGO_BIN_EXE_leakstorm"),
-        url("gateway"),
-        url("payments"),
-        url("risk"),
-        crate::support::ADMIN_TOKEN
-    );
+    let command = top_command(&fleet, &dead);
     let tmux = Tmux::start("leakstorm-top", 80, 24, &command);
     tmux.wait_for("the table", Duration::from_secs(10), |s| {
         s.contains("gateway")
@@ -112,15 +118,7 @@ async fn top_stays_quiet_through_the_same_storm_with_the_fix_on() {
     ])
     .await;
     let url = |name| fleet.fleet().url(name).expect("service URL");
-    let command = format!(
-        "{} top --gateway-url {} --payments-url {} --risk-url {} --ledger-url {} --admin-token {}",
-        env!("CARGO_BIN_EXE_leakstorm"),
-        url("gateway"),
-        url("payments"),
-        url("risk"),
-        url("ledger"),
-        crate::support::ADMIN_TOKEN
-    );
+    let command = top_command(&fleet, &url("ledger"));
     let tmux = Tmux::start("leakstorm-top", 80, 24, &command);
     tmux.wait_for("the table", Duration::from_secs(10), |s| {
         s.contains("risk: FIXED")

@@ -171,6 +171,19 @@ impl TestFleet {
             .sum()
     }
 
+    /// Exactly `payments` payments and `transfers` ledger transfers were written.
+    pub async fn assert_written(&self, payments: i64, transfers: i64) {
+        let counted = (
+            self.scalar("SELECT count(*) FROM payments.payments").await,
+            self.scalar("SELECT count(*) FROM ledger.transfers").await,
+        );
+        assert_eq!(
+            counted,
+            (payments, transfers),
+            "(payments, transfers) written"
+        );
+    }
+
     /// Direct SQL on the fleet's database, for invariants the API does not show.
     pub async fn scalar(&self, sql: &str) -> i64 {
         http::scalar(self.db.url(), sql).await

@@ -70,6 +70,21 @@ pub struct Snapshot {
     pub heap_bytes: f64,
 }
 
+impl Snapshot {
+    /// (alive tasks, live heap bytes) more than `baseline`, printed for the log as `label`.
+    pub fn change_since(&self, baseline: &Snapshot, label: &str) -> (f64, f64) {
+        let (tasks, heap) = (
+            self.alive_tasks - baseline.alive_tasks,
+            self.heap_bytes - baseline.heap_bytes,
+        );
+        eprintln!(
+            "{label}: alive tasks {} -> {} ({tasks:+}), heap {} -> {} ({heap:+} bytes)",
+            baseline.alive_tasks, self.alive_tasks, baseline.heap_bytes, self.heap_bytes
+        );
+        (tasks, heap)
+    }
+}
+
 impl TestRisk {
     pub async fn spawn(mode: Mode, slow_dependency: Duration) -> Self {
         Self::spawn_with(mode, slow_dependency, |_| {}).await
@@ -133,14 +148,7 @@ impl TestRisk {
     }
 
     pub async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.url))
-            .send()
-            .await
-            .expect("metrics scraped")
-            .text()
-            .await
-            .expect("metrics text")
+        test_fleet::http::metrics(&self.http, &self.url).await
     }
 
     /// `GET /debug/tasks`, with a task dump when `dump` is set.
@@ -161,15 +169,7 @@ impl TestRisk {
 
     /// Switches a leak scenario through the admin API.
     pub async fn set_scenario(&self, scenario: kit::scenarios::Scenario, mode: Mode) {
-        self.http
-            .put(format!("{}/admin/scenarios/{scenario}", self.url))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({ "mode": mode }))
-            .send()
-            .await
-            .expect("admin API answers")
-            .error_for_status()
-            .expect("switched");
+        test_fleet::http::set_scenario(&self.http, &self.url, scenario, mode).await;
     }
 
     pub async fn healthy(&self) -> bool {
