@@ -1,7 +1,8 @@
 #!/bin/sh
 # Prints the directory holding the PostgreSQL server binaries (initdb, pg_ctl, postgres). The one
-# lookup behind scripts/with-postgres.sh, scripts/preflight.sh and `leakstorm up` (pg.rs runs this
-# script), so the tests and the native fleet cannot disagree about which server they use.
+# lookup behind scripts/pg-cluster.sh (the throwaway cluster of the tests and of `leakstorm up`)
+# and scripts/preflight.sh, so the tests and the native fleet cannot disagree about which server
+# they use.
 #
 # Order: PG_BIN_DIR (an explicit choice, never second-guessed); `pg_config --bindir`; `initdb` on
 # PATH (symlinks followed: Homebrew links Cellar binaries into bin/, and Fedora puts them straight
