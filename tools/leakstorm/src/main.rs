@@ -1,22 +1,21 @@
-//! `leakstorm`: the incident lab's command. Each subcommand lives in its own folder of the
-//! library (`<feature>/command.rs`); this file only dispatches.
+//! `leakstorm`: the incident lab's command. Each subcommand lives in its own folder
+//! (`<feature>/command.rs`), of this crate or of the crate that does its job (`fleet`, `replay`,
+//! `diagnose`); this file only dispatches.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use diagnose::{command as diagnose_command, drill::command as drill};
+use fleet::{command as up, serve_traces as trace_store};
 use leakstorm::{
     bench::command as bench,
     chaos::command as chaos,
-    diagnose::command as diagnose,
-    drill::command as drill,
-    fleet::command as up,
-    replay::command as replay,
     scenario::{command as scenario, mode},
     tasks::command as tasks,
     top::command as top,
-    traces::command as trace_store,
     verify::command as verify,
 };
+use replay::command as replay;
 
 #[derive(Parser)]
 #[command(
@@ -43,7 +42,7 @@ enum Command {
     /// The cost of looking: fast-path payments with telemetry off, traces, task accounting, console.
     Bench(Box<bench::BenchArgs>),
     /// Which leak is it: kind, service and place, from the signals alone (exit 1: a leak).
-    Diagnose(diagnose::DiagnoseArgs),
+    Diagnose(diagnose_command::DiagnoseArgs),
     /// A game day: hidden leaks (or none) on fresh fleets, answered and scored.
     Drill(Box<drill::DrillArgs>),
     /// Live tasks per spawn site on each service, with the oldest one's age (`/debug/tasks`).
@@ -67,7 +66,7 @@ async fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         // 0 no leak, 1 a leak, 2 could not tell.
         Command::Diagnose(args) => {
-            return diagnose::run(args).await.unwrap_or_else(|e| {
+            return diagnose_command::run(args).await.unwrap_or_else(|e| {
                 eprintln!("leakstorm diagnose: {e:#}");
                 ExitCode::from(2)
             });

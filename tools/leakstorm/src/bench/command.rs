@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::bench::{self, BenchPlan};
-use crate::cli_args::ToolArgs;
+use fleet::cli_args::ToolArgs;
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {

@@ -18,11 +18,8 @@ use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::{
-    fleet::{FleetOptions, NativeFleet, Ports},
-    replay::Machine,
-};
 use cpu::CpuSnapshot;
+use fleet::{FleetOptions, NativeFleet, Ports, machine::Machine};
 use k6::{LoadShape, LoadSummary};
 
 /// One telemetry configuration: a name and the environment it gives every service.

@@ -10,12 +10,10 @@ use contract::service::Service;
 use serde::Serialize;
 use sqlx::{Connection as _, PgConnection};
 
-use crate::fleet::command::FleetArgs;
-use crate::{
-    fleet::NativeFleet,
-    replay::k6::K6Run,
-    verify::check::{self as verify, Invariant},
-};
+use fleet::command::FleetArgs;
+use fleet::{NativeFleet, k6::K6Run};
+
+use crate::verify::check::{self as verify, Invariant};
 
 #[derive(Debug, Clone, Args)]
 pub struct ChaosArgs {
@@ -34,7 +32,7 @@ pub struct ChaosArgs {
     #[arg(long, default_value_t = 1)]
     pub rounds: u32,
     #[command(flatten)]
-    pub tools: crate::cli_args::ToolArgs,
+    pub tools: fleet::cli_args::ToolArgs,
 }
 
 #[derive(Debug, Serialize)]

@@ -4,8 +4,8 @@
 use clap::Args;
 use contract::scenario::{Mode, Scenario};
 
-use crate::cli_args::{AdminArgs, ServiceUrls};
 use contract::admin::ScenarioClient;
+use fleet::cli_args::{AdminArgs, ServiceUrls};
 
 #[derive(Debug, Clone, Args)]
 pub struct ScenarioArgs {

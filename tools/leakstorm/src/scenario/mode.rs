@@ -3,7 +3,7 @@
 use clap::Args;
 use contract::{admin::ScenarioClient, scenario::Mode, service::Service};
 
-use crate::cli_args::AdminArgs;
+use fleet::cli_args::AdminArgs;
 
 #[derive(Debug, Clone, Args)]
 pub struct ModeArgs {

@@ -4,8 +4,8 @@
 use clap::Args;
 use contract::service::Service;
 
-use crate::cli_args::AdminArgs;
-use crate::tasks;
+use fleet::cli_args::AdminArgs;
+use fleet::debug_tasks as tasks;
 
 #[derive(Debug, Clone, Args)]
 pub struct TasksArgs {

@@ -1,8 +1,4 @@
-//! `leakstorm tasks`: each service's `/debug/tasks`, fetched and printed for a person.
-//!
-//! Module map: [`report`] fetches and renders; [`command`] is the subcommand.
+//! `leakstorm tasks`: each service's `/debug/tasks`, fetched and printed for a person (the
+//! fetching and rendering are the fleet crate's `debug_tasks`, which the replay uses too).
 
 pub mod command;
-pub mod report;
-
-pub use report::{fetch, render, thousands};

@@ -11,7 +11,7 @@ use super::{
     model::ServiceState,
     view::{Header, Palette},
 };
-use crate::cli_args::{AdminArgs, ServiceUrls};
+use fleet::cli_args::{AdminArgs, ServiceUrls};
 
 #[derive(Debug, Clone, Args)]
 pub struct TopArgs {

@@ -5,8 +5,8 @@
 use std::{path::Path, time::Duration};
 
 use crate::support::tmux::Tmux;
+use diagnose::drill::{deck, truth::Claim};
 use kit::{scenarios::Scenario, testing::TestDatabase};
-use leakstorm::drill::{deck, truth::Claim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_plays_a_round_at_the_prompt_and_gets_the_reveal_and_the_score() {

@@ -141,7 +141,7 @@ fn multi_line_rule_expressions_are_read_whole() {
 #[tokio::test]
 async fn the_container_healthcheck_command_is_one_the_service_binaries_accept() {
     let fleet = Fleet::start(vec![]).await;
-    let bin_dir = leakstorm::fleet::default_bin_dir();
+    let bin_dir = fleet::default_bin_dir();
     for (name, url) in fleet.fleet().service_urls() {
         let port = url.rsplit(':').next().expect("port");
         let healthy = tokio::process::Command::new(bin_dir.join(name))

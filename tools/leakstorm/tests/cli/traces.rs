@@ -2,7 +2,7 @@
 //! back through its Jaeger API: structure, semantic conventions, and the leak's signature.
 
 use crate::support::{ADMIN_TOKEN, CARD, Fleet};
-use leakstorm::traces::jaeger::{JaegerClient, Span, Trace};
+use fleet::jaeger::{JaegerClient, Span, Trace};
 use serde_json::{Value, json};
 
 fn services(trace: &Trace) -> Vec<&str> {

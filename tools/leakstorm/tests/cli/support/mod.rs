@@ -5,11 +5,11 @@ pub mod tmux;
 
 use std::time::Duration;
 
-use kit::testing::TestDatabase;
-use leakstorm::{
-    fleet::{FleetOptions, NativeFleet, Ports},
-    traces::jaeger::{JaegerClient, Trace},
+use fleet::{
+    FleetOptions, NativeFleet, Ports,
+    jaeger::{JaegerClient, Trace},
 };
+use kit::testing::TestDatabase;
 use serde_json::json;
 use uuid::Uuid;
 
