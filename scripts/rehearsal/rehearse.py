@@ -30,7 +30,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 os.chdir(ROOT)
 FILES = "compose.yaml:scripts/rehearsal/compose.rehearsal.yaml"
 ENV = {**os.environ, "COMPOSE_FILE": FILES, "RATE": os.environ.get("REHEARSAL_RATE", "20"),
-       "DURATION": os.environ.get("REHEARSAL_STORM", "60s"), "REPLAY_PROFILE": os.environ.get("REPLAY_PROFILE", "quick")}
+       "DURATION": os.environ.get("REHEARSAL_STORM", "45s"), "REPLAY_PROFILE": os.environ.get("REPLAY_PROFILE", "quick")}
 
 
 def free_port(usual):
@@ -128,7 +128,10 @@ def run():
             status = make("storm").returncode
             # The alert needs `for: 15s` above threshold; leaked work outlives the storm by 30 s.
             wait_for("DetachedTaskLeak firing for risk", lambda: "risk" in leak_alert.fired, 90)
-            wait_for("every detached-spawn panel and alert query returning data", panels.all_seen, 60)
+            try:
+                wait_for("every detached-spawn panel and alert query returning data", panels.all_seen, 60)
+            except StepFailed:
+                raise StepFailed(f"no data from {panels.missing()}") from None
         figures["memory_peak"] = peak.peak
         figures["leak_alert_jobs"] = sorted(leak_alert.active)
         if status != 0:
@@ -232,7 +235,7 @@ def run():
         oom_env = {**ENV, "COMPOSE_FILE": FILES + ":scripts/rehearsal/compose.oom.yaml"}
         sh("docker compose up --detach --wait risk", env=oom_env, check=True)
         limit = sh("docker inspect -f '{{.HostConfig.Memory}}' $(docker compose ps -q risk)", env=oom_env).stdout.strip()
-        make("storm", env=oom_env, DURATION=os.environ.get("REHEARSAL_OOM_STORM", "60s"), RATE="30")
+        make("storm", env=oom_env, DURATION=os.environ.get("REHEARSAL_OOM_STORM", "30s"), RATE="30")
         out = wait_for("make ps names the OOM kill", lambda: (lambda o: "OOM-killed" in o and o)(make_ps()), 60)
         return f"risk limit {int(limit) // 2**20} MiB; {out}"
 
