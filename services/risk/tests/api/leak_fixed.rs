@@ -13,7 +13,7 @@ async fn fixed_mode_returns_tasks_and_heap_to_baseline_after_callers_give_up() {
     let guard = kit::testing::leak_guard();
     let risk = TestRisk::spawn(Mode::Fixed, Duration::from_secs(30)).await;
     risk.warm_up().await;
-    let baseline = risk.snapshot().await;
+    let baseline = risk.settled_snapshot().await;
 
     let answers = risk.storm(CALLERS, Duration::from_secs(1)).await;
     // Fixed mode answers within its own 300 ms budget, degrading to review.

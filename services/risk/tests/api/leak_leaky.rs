@@ -17,7 +17,7 @@ async fn leaky_mode_leaves_tasks_and_heap_behind_after_callers_give_up() {
     let guard = kit::testing::leak_guard().settle(EXPECTED_LEAK_SETTLE);
     let risk = TestRisk::spawn(Mode::Leaky, Duration::from_secs(30)).await;
     risk.warm_up().await;
-    let baseline = risk.snapshot().await;
+    let baseline = risk.settled_snapshot().await;
 
     let answers = risk.storm(CALLERS, Duration::from_secs(5)).await;
     // The timeout around the detached shards answers every caller at risk's 300 ms budget: the

@@ -192,6 +192,26 @@ impl TestRisk {
         }
     }
 
+    /// A baseline: [`Self::snapshot`] once alive tasks read the same twice in a row, 200 ms
+    /// apart, so that a connection or pool task still winding down from the warm-up is not
+    /// counted in it (it would end during the storm and hide a leaked task).
+    pub async fn settled_snapshot(&self) -> Snapshot {
+        let mut last = self.snapshot().await;
+        for _ in 0..25 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = self.snapshot().await;
+            if now.alive_tasks == last.alive_tasks {
+                return now;
+            }
+            last = now;
+        }
+        eprintln!(
+            "alive tasks still moving after 5 s; baseline {}",
+            last.alive_tasks
+        );
+        last
+    }
+
     /// Fast-path traffic so that pools, caches and connections exist before a baseline is taken.
     pub async fn warm_up(&self) {
         for _ in 0..10 {
