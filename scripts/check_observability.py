@@ -11,7 +11,7 @@
 5. The Grafana provisioning parses and its dashboards use only provisioned datasources.
 
 Which metric names the dashboards and alerts use is checked against a running native fleet by
-`tools/leakstorm/tests/observability.rs` (it needs the services).
+`tools/leakstorm/tests/cli/observability.rs` (it needs the services).
 """
 import json
 import pathlib

