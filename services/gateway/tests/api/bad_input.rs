@@ -302,20 +302,11 @@ async fn the_admin_api_is_not_reachable_through_the_gateway_and_refuses_without_
     };
     assert_eq!(put(None).await.expect("sent").status(), 401);
     assert_eq!(put(Some("admin_wrong")).await.expect("sent").status(), 401);
-    let metrics = fleet
-        .http
-        .get(format!("{}/metrics", fleet.risk))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
-    assert_eq!(
-        kit::testing::metric_value(&metrics, "risk_mode{mode=\"fixed\"}"),
-        Some(1.0),
-        "mode unchanged"
-    );
+    let mode = async |name: &str| {
+        let series = format!("risk_mode{{mode=\"{name}\"}}");
+        test_fleet::http::metric(&fleet.http, &fleet.risk, &series).await
+    };
+    assert_eq!(mode("fixed").await, 1.0, "mode unchanged");
 
     let switched = put(Some(crate::support::ADMIN_TOKEN)).await.expect("sent");
     assert_eq!(switched.status(), 200);
@@ -330,23 +321,8 @@ async fn the_admin_api_is_not_reachable_through_the_gateway_and_refuses_without_
         .await
         .expect("JSON");
     assert_eq!(read, json!({"mode": "leaky"}));
-    let metrics = fleet
-        .http
-        .get(format!("{}/metrics", fleet.risk))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
-    assert_eq!(
-        kit::testing::metric_value(&metrics, "risk_mode{mode=\"leaky\"}"),
-        Some(1.0)
-    );
-    assert_eq!(
-        kit::testing::metric_value(&metrics, "risk_mode{mode=\"fixed\"}"),
-        Some(0.0)
-    );
+    assert_eq!(mode("leaky").await, 1.0);
+    assert_eq!(mode("fixed").await, 0.0);
     guard.verify().await;
 }
 
