@@ -7,7 +7,7 @@
 //!
 //! | kind | the rule |
 //! |---|---|
-//! | `orphaned-loop` | over 20 tasks alive at one spawn site, the oldest older than any request (15 s) *and* ten times older than the tasks of that site usually live (median lifetime of those that ended). Their siblings end; these lost their way out. Where none ends there is no sibling to outlive: that is detached work. |
+//! | `orphaned-loop` | over 20 tasks alive at one spawn site, the oldest older than any request (15 s) *and* ten times older than the tasks of that site usually live (median lifetime of those that ended), while at most 5 % of those that ended lived past a request. Their siblings end; these lost their way out. Where none ends, or long ones end too, the old tasks are long work: detached. |
 //! | `detached-spawn` | over 100 tasks alive at spawn sites whose oldest task is older than any request, that are still spawning, and whose tasks are not orphans: the work itself outlives its request. |
 //! | `held-connection` | callers wait for pooled connections (over 2 in the last 30 s) while connections are held over 0.5 s (p99, last minute), on a service whose own tasks are not piling up (at most 50 alive) — where they are, the pool is their victim. |
 //! | `unbounded-queue` | a channel that would need over a minute to drain at its consumer's current pace, and still grows. |

@@ -17,6 +17,17 @@ impl Histogram {
         self.buckets.last().map_or(0.0, |(_, c)| *c)
     }
 
+    /// The share of observations above `bound` (a bucket's upper bound); None when empty.
+    pub fn share_above(&self, bound: f64) -> Option<f64> {
+        let total = self.count();
+        let at_most = self
+            .buckets
+            .iter()
+            .find(|(le, _)| *le >= bound)
+            .map_or(total, |(_, c)| *c);
+        (total > 0.0).then(|| (total - at_most) / total)
+    }
+
     /// What was observed since `earlier` (counters only grow; a restart reads as everything).
     pub fn since(&self, earlier: &Histogram) -> Histogram {
         if earlier.count() > self.count() || earlier.buckets.len() != self.buckets.len() {
@@ -196,6 +207,9 @@ mod tests {
             buckets: vec![(0.1, 10.0), (1.0, 10.0), (2.5, 10.0), (f64::INFINITY, 10.0)],
         };
         assert_eq!(h.since(&earlier).count(), 30.0);
+        assert_eq!(h.share_above(1.0), Some(0.75));
+        assert_eq!(h.share_above(2.5), Some(0.0));
+        assert_eq!(Histogram::default().share_above(1.0), None);
         assert!((h.since(&earlier).quantile(0.5).unwrap() - 1.75).abs() < 1e-9);
     }
 }

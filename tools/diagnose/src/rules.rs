@@ -15,6 +15,9 @@ pub const DETACHED_MIN_TASKS: f64 = 100.0;
 pub const ORPHAN_MIN_TASKS: f64 = 20.0;
 /// How many times the site's median lifetime an orphan has lived at least.
 pub const ORPHAN_LIFETIME_FACTOR: f64 = 10.0;
+/// The most of a site's ended tasks that may have lived past [`REQUEST_LIMIT_S`] for its old
+/// ones to be orphans: where more did, long work ends there, and the old tasks are more of it.
+pub const ORPHAN_LONG_SIBLINGS_MAX: f64 = 0.05;
 /// A queue that needs longer than this to drain at its consumer's pace, and grows.
 pub const QUEUE_DRAIN_S: f64 = 60.0;
 /// Callers waiting for a pooled connection, and how long connections are held (p99).
@@ -101,12 +104,14 @@ fn orphaned(w: &Window<'_>, service: &str, site: &str, s: &Site) -> Option<Findi
     if s.alive <= ORPHAN_MIN_TASKS || s.oldest_s <= REQUEST_LIMIT_S {
         return None;
     }
-    // Where nothing at the site ended there are no siblings to outlive: that is work outliving
-    // its requests, which `detached` judges (a loop leaking on every path, or shards on a
-    // dependency that has all but stopped, look the same).
+    // Where nothing at the site ended there are no siblings to outlive; where some of those
+    // that ended had lived long too (detached shards: some fail fast on a full pool, the rest
+    // end after their slow call), the old ones are long work. Both are work outliving its
+    // requests, which `detached` judges.
     let lifetimes = w.lifetimes(site);
     let median = lifetimes.quantile(0.5)?;
-    if s.oldest_s <= ORPHAN_LIFETIME_FACTOR * median {
+    let long_siblings = lifetimes.share_above(REQUEST_LIMIT_S)?;
+    if s.oldest_s <= ORPHAN_LIFETIME_FACTOR * median || long_siblings > ORPHAN_LONG_SIBLINGS_MAX {
         return None;
     }
     let mut evidence = vec![

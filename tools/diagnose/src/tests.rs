@@ -91,6 +91,39 @@ fn a_detached_spawn_is_named_at_its_spawn_line_and_its_starved_pool_is_not_blame
     assert!(d.findings[0].since_s >= 15.0, "{:?}", d.findings[0]);
 }
 
+/// risk's shards in the full replay's long storm, started after a warm-up: 16 a second, the
+/// pool full, so 6 a second fail within its 5 s acquire timeout; the rest end after their slow
+/// call, ever slower (2 a second, 30 s to a minute). Most siblings end fast and the oldest is
+/// ten times older — yet a fifth of those that end lived past any request: long work, not
+/// orphans. (With the median alone this read as orphaned-loop from about +100 s.)
+#[test]
+fn detached_shards_some_failing_fast_on_a_full_pool_are_not_taken_for_orphans() {
+    let storm = |t: f64| {
+        let (failed, completed) = (6.0 * t, 2.0 * t);
+        let mut o = Observation::default();
+        o.sites.insert(
+            SHARDS.into(),
+            site(
+                16.0 * t - failed - completed,
+                20.0 + t,
+                16.0 * t,
+                &[
+                    (5.0, failed),
+                    (15.0, failed),
+                    (60.0, failed + completed),
+                    (f64::INFINITY, failed + completed),
+                ],
+            ),
+        );
+        o
+    };
+    let d = run(&history("risk", 150, storm));
+    assert_eq!(
+        named(&d),
+        vec![(Scenario::DetachedSpawn, "risk", Some(SHARDS))]
+    );
+}
+
 /// payments' leases: 20 a second; most loops end within a second or two, 4 a second never.
 fn orphans(t: f64) -> Observation {
     let ended = 16.0 * t;
